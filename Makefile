@@ -1,0 +1,48 @@
+# twobp: the only entry points a user needs.
+#   make run     the main job: a local multi-rank training run on the CPU
+#   make test    unit and integration tests (MPI runs under real mpirun)
+# Both install what is missing first (see setup/setup.sh).
+
+SHELL := /bin/bash
+MVN   ?= mvn
+NP    ?= 2
+
+# The Open MPI version decides which mpi.jar artifact the build uses; asked after setup ran.
+OMPI_VERSION = $(shell setup/setup.sh --version 2>/dev/null)
+MVN_FLAGS    = -B -ntp -Dstyle.color=never -Dopenmpi.version=$(OMPI_VERSION)
+
+# mpirun refuses root unless told; CI and containers run as root.
+MPIRUN_ENV  := $(if $(filter 0,$(shell id -u)),OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1,)
+MPIRUN      := $(MPIRUN_ENV) mpirun --oversubscribe -x OPENBLAS_NUM_THREADS=1
+LIB         := launcher/target/lib
+JAVA_RANK   := java -Xss4m -cp "$(LIB)/*"
+
+.PHONY: all setup build test run selftest bench-transport clean help
+
+all: build
+
+help:
+	@echo "make run              the default job: a local $(NP)-rank run on the CPU"
+	@echo "make test             all tests (unit, then integration under mpirun)"
+	@echo "make build            set up and build, no tests"
+	@echo "make selftest NP=4    transport self-test: latency and bandwidth between ranks"
+	@echo "make setup            install what is missing (root) or say what is missing"
+	@echo "make clean            remove build outputs (runs/ is kept)"
+
+setup:
+	@setup/setup.sh
+
+build: setup
+	$(MVN) $(MVN_FLAGS) -q -DskipTests install
+
+test: setup
+	$(MVN) $(MVN_FLAGS) install
+
+selftest bench-transport: build
+	$(MPIRUN) -np $(NP) $(JAVA_RANK) org.twobp.mpi.SelfTest
+
+run: build
+	$(MPIRUN) -np $(NP) $(JAVA_RANK) org.twobp.mpi.SelfTest
+
+clean:
+	$(MVN) -B -ntp -q clean
