@@ -9,7 +9,7 @@ NP    ?= 2
 
 # The Open MPI version decides which mpi.jar artifact the build uses; asked after setup ran.
 OMPI_VERSION = $(shell setup/setup.sh --version 2>/dev/null)
-MVN_FLAGS    = -B -ntp -Dstyle.color=never -Dopenmpi.version=$(OMPI_VERSION)
+MVN_FLAGS    = -B -ntp -Dstyle.color=never -Dopenmpi.version=$(OMPI_VERSION) $(if $(MAVEN_REPO),-Dmaven.repo.local=$(MAVEN_REPO))
 
 # mpirun refuses root unless told; CI and containers run as root.
 MPIRUN_ENV  := $(if $(filter 0,$(shell id -u)),OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1,)

@@ -57,7 +57,10 @@ java_major() {
 
 blas_present() {
   # JNIBLAS opens libblas.so.3; Debian points it at OpenBLAS through alternatives.
-  ldconfig -p 2>/dev/null | grep -q 'libopenblas' && ldconfig -p 2>/dev/null | grep -q 'libblas\.so\.3'
+  # ldconfig lives in /sbin, which is not on a normal user's PATH.
+  local cache
+  cache=$( (command -v ldconfig >/dev/null && ldconfig -p || /sbin/ldconfig -p) 2>/dev/null )
+  grep -q 'libopenblas' <<<"$cache" && grep -q 'libblas\.so\.3' <<<"$cache"
 }
 
 missing_pkgs=()
@@ -106,7 +109,7 @@ fi
 
 install_jar() {
   act "installing $1 as org.open-mpi:mpi:$VER into the local Maven repository"
-  mvn -B -ntp -q -Dstyle.color=never org.apache.maven.plugins:maven-install-plugin:3.1.3:install-file \
+  mvn -B -ntp -q -Dstyle.color=never -Dmaven.repo.local="$(mvn_repo)" org.apache.maven.plugins:maven-install-plugin:3.1.3:install-file \
       -Dfile="$1" -DgroupId=org.open-mpi -DartifactId=mpi -Dversion="$VER" -Dpackaging=jar \
       -DgeneratePom=true >/dev/null || die "mvn install-file failed for $1"
   [ -s "$DEST" ] || die "mpi.jar did not arrive at $DEST"

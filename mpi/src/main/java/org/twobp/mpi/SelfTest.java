@@ -112,6 +112,7 @@ public final class SelfTest {
         List<String> where = describeRanks(t);
         List<Link> links = new ArrayList<>();
         for (int peer = 1; peer < t.size(); peer++) {
+            pingPong(t, peer, 8, options.seconds()); // warm-up: JIT and connection set-up are not latency
             for (long bytes = 8; bytes <= options.maxBytes(); bytes *= (bytes < 1024 ? 8 : 4)) {
                 Link l = pingPong(t, peer, (int) bytes, options.seconds());
                 if (l != null) {
