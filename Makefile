@@ -17,7 +17,7 @@ MPIRUN      := $(MPIRUN_ENV) mpirun --oversubscribe -x OPENBLAS_NUM_THREADS=1
 LIB         := launcher/target/lib
 JAVA_RANK   := java -Xss4m -cp "$(LIB)/*"
 
-.PHONY: all setup build test run selftest bench-transport clean help
+.PHONY: all setup build test run selftest bench-transport slurm-up slurm-down clean help
 
 all: build
 
@@ -27,6 +27,7 @@ help:
 	@echo "make build            set up and build, no tests"
 	@echo "make selftest NP=4    transport self-test: latency and bandwidth between ranks"
 	@echo "make setup            install what is missing (root) or say what is missing"
+	@echo "make slurm-up         start a local single-node Slurm cluster (root); make slurm-down stops it"
 	@echo "make clean            remove build outputs (runs/ is kept)"
 
 setup:
@@ -35,7 +36,9 @@ setup:
 build: setup
 	$(MVN) $(MVN_FLAGS) -q -DskipTests install
 
-test: setup
+# the tests also need a local Slurm (munge, slurmctld, slurmd) for the end-to-end tests
+test:
+	@setup/setup.sh --for-tests
 	$(MVN) $(MVN_FLAGS) install
 
 selftest bench-transport: build
@@ -43,6 +46,13 @@ selftest bench-transport: build
 
 run: build
 	$(MPIRUN) -np $(NP) $(JAVA_RANK) org.twobp.mpi.SelfTest
+
+slurm-up:
+	@setup/setup.sh --for-tests
+	@slurm/local-cluster.sh start
+
+slurm-down:
+	@slurm/local-cluster.sh stop
 
 clean:
 	$(MVN) -B -ntp -q clean

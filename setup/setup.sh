@@ -4,6 +4,8 @@
 #   setup/setup.sh            check everything; install what is missing (root), or say exactly
 #                             what is missing and how to get it (not root)
 #   setup/setup.sh --version  print the Open MPI version the build uses (for -Dopenmpi.version)
+#   setup/setup.sh --for-tests  also what the test suite needs: a local Slurm (munge, slurmctld,
+#                             slurmd, slurm-client) for the end-to-end tests
 #
 # Idempotent: with everything present it only checks, in about a second.
 # Environment:
@@ -27,6 +29,13 @@ ompi_libdir() {
   ompi_info --path libdir --parsable 2>/dev/null | sed -n 's/^path:libdir:\(.*\)$/\1/p' | head -n1
 }
 
+FOR_TESTS=0
+case "${1:-}" in
+  --for-tests) FOR_TESTS=1 ;;
+  --version|"") ;;
+  *) echo "usage: setup/setup.sh [--version | --for-tests]" >&2; exit 2 ;;
+esac
+
 if [ "${1:-}" = "--version" ]; then
   v=$(ompi_version); [ -n "$v" ] || die "Open MPI not found (ompi_info is not on PATH); run 'make setup'"
   echo "$v"; exit 0
@@ -36,6 +45,11 @@ fi
 APT_UPDATED=0
 apt_install() {
   export DEBIAN_FRONTEND=noninteractive
+  # package scripts must not start system daemons (munge, slurm): the tests start their own
+  local guard=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; guard=1
+  fi
   act "apt-get install $*"
   if ! apt-get install -y -q --no-install-recommends "$@" >/tmp/twobp-apt.log 2>&1; then
     if [ "$APT_UPDATED" = 0 ]; then
@@ -48,6 +62,7 @@ apt_install() {
       tail -n 30 /tmp/twobp-apt.log >&2; die "apt-get install $* failed"
     fi
   fi
+  [ -z "$guard" ] || rm -f /usr/sbin/policy-rc.d
 }
 
 java_major() {
@@ -78,6 +93,12 @@ else
   need libopenmpi-dev "Open MPI's libraries and Java JNI library"
 fi
 blas_present || need libopenblas0-pthread "OpenBLAS (native BLAS for CPU GEMM)"
+if [ "$FOR_TESTS" = 1 ]; then
+  have munged && have mungekey || need munge "MUNGE, Slurm's authentication (tests only)"
+  have slurmctld || need slurmctld "Slurm controller (tests only)"
+  have slurmd    || need slurmd "Slurm node daemon (tests only)"
+  have sbatch && have srun || need slurm-client "Slurm client commands (tests only)"
+fi
 
 # de-duplicate
 if [ ${#missing_pkgs[@]} -gt 0 ]; then
