@@ -9,7 +9,7 @@ NP    ?= 2
 
 # The Open MPI version decides which mpi.jar artifact the build uses; asked after setup ran.
 OMPI_VERSION = $(shell setup/setup.sh --version 2>/dev/null)
-MVN_FLAGS    = -B -ntp -Dstyle.color=never -Dopenmpi.version=$(OMPI_VERSION) $(if $(MAVEN_REPO),-Dmaven.repo.local=$(MAVEN_REPO))
+MVN_FLAGS    = -B -ntp -Dstyle.color=never $(if $(OMPI_VERSION),-Dopenmpi.version=$(OMPI_VERSION)) $(if $(MAVEN_REPO),-Dmaven.repo.local=$(MAVEN_REPO))
 
 # mpirun refuses root unless told; CI and containers run as root.
 MPIRUN_ENV  := $(if $(filter 0,$(shell id -u)),OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1,)
@@ -17,7 +17,7 @@ MPIRUN      := $(MPIRUN_ENV) mpirun --oversubscribe -x OPENBLAS_NUM_THREADS=1
 LIB         := launcher/target/lib
 JAVA_RANK   := java -Xss4m -cp "$(LIB)/*"
 
-.PHONY: all setup build test run selftest bench-transport slurm-up slurm-down clean help
+.PHONY: all setup setup-tests build test run selftest bench-transport slurm-up slurm-down clean help
 
 all: build
 
@@ -36,10 +36,13 @@ setup:
 build: setup
 	$(MVN) $(MVN_FLAGS) -q -DskipTests install
 
-# the tests also need a local Slurm (munge, slurmctld, slurmd) for the end-to-end tests
-test:
-	@setup/setup.sh --for-tests
+# the tests also need a local Slurm (munge, slurmctld, slurmd) for the end-to-end tests.
+# Set-up runs as a prerequisite: make expands a recipe (and OMPI_VERSION) before running it.
+test: setup-tests
 	$(MVN) $(MVN_FLAGS) install
+
+setup-tests:
+	@setup/setup.sh --for-tests
 
 selftest bench-transport: build
 	$(MPIRUN) -np $(NP) $(JAVA_RANK) org.twobp.mpi.SelfTest
@@ -47,8 +50,7 @@ selftest bench-transport: build
 run: build
 	$(MPIRUN) -np $(NP) $(JAVA_RANK) org.twobp.mpi.SelfTest
 
-slurm-up:
-	@setup/setup.sh --for-tests
+slurm-up: setup-tests
 	@slurm/local-cluster.sh start
 
 slurm-down:
