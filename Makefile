@@ -45,7 +45,7 @@ setup-tests:
 	@setup/setup.sh --for-tests
 
 selftest bench-transport: build
-	$(MPIRUN) -np $(NP) $(JAVA_RANK) org.twobp.mpi.SelfTest
+	bin/twobp env --selftest --nproc $(NP)
 
 run: build
 	$(MPIRUN) -np $(NP) $(JAVA_RANK) org.twobp.mpi.SelfTest
