@@ -5,7 +5,8 @@
 #                             what is missing and how to get it (not root)
 #   setup/setup.sh --version  print the Open MPI version the build uses (for -Dopenmpi.version)
 #   setup/setup.sh --for-tests  also what the test suite needs: a local Slurm (munge, slurmctld,
-#                             slurmd, slurm-client) for the end-to-end tests
+#                             slurmd, slurm-client) for the end-to-end tests, and h5dump
+#                             (hdf5-tools) to read checkpoints back with HDF5's own tools
 #
 # Idempotent: with everything present it only checks, in about a second.
 # Environment:
@@ -98,6 +99,7 @@ if [ "$FOR_TESTS" = 1 ]; then
   have slurmctld || need slurmctld "Slurm controller (tests only)"
   have slurmd    || need slurmd "Slurm node daemon (tests only)"
   have sbatch && have srun || need slurm-client "Slurm client commands (tests only)"
+  have h5dump || need hdf5-tools "h5dump (tests only: checkpoint files are read back with HDF5's own tools)"
 fi
 
 # de-duplicate
