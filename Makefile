@@ -17,7 +17,7 @@ MPIRUN      := $(MPIRUN_ENV) mpirun --oversubscribe -x OPENBLAS_NUM_THREADS=1
 LIB         := launcher/target/lib
 JAVA_RANK   := java -Xss4m -cp "$(LIB)/*"
 
-.PHONY: all setup setup-tests build test run selftest bench-transport slurm-up slurm-down clean help
+.PHONY: all setup setup-tests build test run selftest bench-transport simulate slurm-up slurm-down clean help
 
 all: build
 
@@ -26,6 +26,7 @@ help:
 	@echo "make test             all tests (unit, then integration under mpirun)"
 	@echo "make build            set up and build, no tests"
 	@echo "make selftest NP=4    transport self-test: latency and bandwidth between ranks"
+	@echo "make simulate ARGS=.. the schedule simulator, e.g. ARGS=\"--compare --stages 4\""
 	@echo "make setup            install what is missing (root) or say what is missing"
 	@echo "make slurm-up         start a local single-node Slurm cluster (root); make slurm-down stops it"
 	@echo "make clean            remove build outputs (runs/ is kept)"
@@ -49,6 +50,10 @@ selftest bench-transport: build
 
 run: build
 	$(MPIRUN) -np $(NP) $(JAVA_RANK) org.twobp.mpi.SelfTest
+
+# e.g. make simulate ARGS="--compare --stages 4"   or   ARGS="--schedule 1f1b-1 --2bp --stages 4 --png runs/fig1.png"
+simulate: build
+	bin/twobp simulate $(ARGS)
 
 slurm-up: setup-tests
 	@slurm/local-cluster.sh start

@@ -16,7 +16,7 @@ public final class Main {
 
     static Map<String, Command> commands() {
         Map<String, Command> m = new LinkedHashMap<>();
-        for (Command c : new Command[] {new EnvCommand()}) {
+        for (Command c : new Command[] {new SimulateCommand(), new EnvCommand()}) {
             m.put(c.name(), c);
         }
         return m;
