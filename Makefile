@@ -17,7 +17,7 @@ MPIRUN      := $(MPIRUN_ENV) mpirun --oversubscribe -x OPENBLAS_NUM_THREADS=1
 LIB         := launcher/target/lib
 JAVA_RANK   := java -Xss4m -cp "$(LIB)/*"
 
-.PHONY: all setup setup-tests build test run selftest bench-transport simulate slurm-up slurm-down clean help
+.PHONY: all setup setup-tests build test run selftest bench-transport bench-engine train-tiny reference-fixtures simulate slurm-up slurm-down clean help
 
 all: build
 
@@ -26,6 +26,8 @@ help:
 	@echo "make test             all tests (unit, then integration under mpirun)"
 	@echo "make build            set up and build, no tests"
 	@echo "make selftest NP=4    transport self-test: latency and bandwidth between ranks"
+	@echo "make train-tiny       train llama-tiny on 3-digit addition in one process (~15 s)"
+	@echo "make bench-engine     SGEMM at llama-small's shapes, the step's GFLOP/s and GEMM share"
 	@echo "make simulate ARGS=.. the schedule simulator, e.g. ARGS=\"--compare --stages 4\""
 	@echo "make setup            install what is missing (root) or say what is missing"
 	@echo "make slurm-up         start a local single-node Slurm cluster (root); make slurm-down stops it"
@@ -50,6 +52,16 @@ selftest bench-transport: build
 
 run: build
 	$(MPIRUN) -np $(NP) $(JAVA_RANK) org.twobp.mpi.SelfTest
+
+bench-engine: build
+	OPENBLAS_NUM_THREADS= $(JAVA_RANK) org.twobp.worker.train.BenchEngine --config configs/llama-small.toml
+
+train-tiny: build
+	$(JAVA_RANK) org.twobp.worker.train.TrainMain --config configs/llama-tiny.toml --data synthetic:addition
+
+# needs Debian's python3-torch and python3-h5py; CI uses the committed files
+reference-fixtures:
+	/usr/bin/python3 tests/reference/make_fixtures.py
 
 # e.g. make simulate ARGS="--compare --stages 4"   or   ARGS="--schedule 1f1b-1 --2bp --stages 4 --png runs/fig1.png"
 simulate: build

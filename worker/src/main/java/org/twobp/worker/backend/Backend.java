@@ -1,0 +1,214 @@
+package org.twobp.worker.backend;
+
+import org.twobp.worker.tensor.MemoryCategory;
+import org.twobp.worker.tensor.MemoryTracker;
+import org.twobp.worker.tensor.Tensor;
+
+/**
+ * Everything a layer may do to memory: allocation with accounting, float32 math and
+ * host transfers. Layers see only this interface, never a device API, so another backend
+ * (CUDA) implements the same operations and the layers run unchanged.
+ *
+ * <p>Conventions. Tensors are dense and row-major; "rows" is the product of all dimensions but
+ * the last. Legend for the shapes below: N rows (B*T tokens), C channels, V vocabulary, F hidden
+ * width of an MLP, T sequence length. Outputs are assigned unless the method says it
+ * accumulates ({@code +=}); weight gradients accumulate, input gradients are assigned. Output
+ * tensors must not overlap inputs unless the method says "in place". Token ids and targets are
+ * host arrays: they come from the data loader on the host and are small.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** Short name, e.g. {@code cpu}. */
+    String name();
+
+    /** One line: the implementation, GEMM library and thread count. */
+    String describe();
+
+    // ---------------------------------------------------------------- memory
+
+    /** Allocation with undefined contents (like {@code cudaMalloc}); counted under {@code category}. */
+    Tensor allocate(MemoryCategory category, int... shape);
+
+    /** Allocation filled with zeros. */
+    default Tensor allocateZeros(MemoryCategory category, int... shape) {
+        Tensor t = allocate(category, shape);
+        fill(t, 0f);
+        return t;
+    }
+
+    /** Returns a tensor made by {@link #allocate}; using it afterwards fails. */
+    void free(Tensor t);
+
+    /** Counts an allocated tensor under another category from now on (e.g. activation to stash). */
+    void recategorize(Tensor t, MemoryCategory category);
+
+    /** Current and peak bytes per category. */
+    MemoryTracker memory();
+
+    /** Time and FLOPs per kind of operation. */
+    OpStats stats();
+
+    void copyFromHost(float[] src, int srcOffset, Tensor dst);
+
+    void copyToHost(Tensor src, float[] dst, int dstOffset);
+
+    default float[] toHost(Tensor src) {
+        float[] out = new float[src.size()];
+        copyToHost(src, out, 0);
+        return out;
+    }
+
+    // ---------------------------------------------------------------- GEMM
+
+    /**
+     * {@code C = alpha * op(A) * op(B) + beta * C} on row-major matrices inside tensors:
+     * op(A) is m x k, op(B) is k x n, C is m x n; offsets are in elements from each tensor's
+     * start, {@code ld*} are row strides. {@code beta = 0} ignores what C held.
+     */
+    void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+              Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
+              float beta, Tensor c, int offC, int ldc);
+
+    /**
+     * {@code batch} GEMMs as in {@link #gemm}; product i uses A at {@code offA + i*strideA}, B at
+     * {@code offB + i*strideB}, C at {@code offC + i*strideC}. A stride of 0 reuses one matrix
+     * for every product (grouped-query attention shares a key/value head this way).
+     */
+    void gemmStridedBatched(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                            Tensor a, int offA, int lda, int strideA,
+                            Tensor b, int offB, int ldb, int strideB,
+                            float beta, Tensor c, int offC, int ldc, int strideC, int batch);
+
+    /**
+     * {@code c = op(a) * op(b) + beta * c} for whole tensors seen as matrices
+     * ({@link Tensor#rows()} x {@link Tensor#cols()}).
+     */
+    default void matmul(Tensor a, boolean transA, Tensor b, boolean transB, float beta, Tensor c) {
+        int m = transA ? a.cols() : a.rows();
+        int k = transA ? a.rows() : a.cols();
+        int kb = transB ? b.cols() : b.rows();
+        int n = transB ? b.rows() : b.cols();
+        if (k != kb || c.rows() != m || c.cols() != n) {
+            throw new IllegalArgumentException("matmul shapes do not match: op(A) " + m + "x" + k + ", op(B) " + kb + "x"
+                    + n + ", C " + c.rows() + "x" + c.cols());
+        }
+        gemm(transA, transB, m, n, k, 1f, a, 0, a.cols(), b, 0, b.cols(), beta, c, 0, c.cols());
+    }
+
+    // ---------------------------------------------------------------- elementwise
+
+    void fill(Tensor t, float value);
+
+    /** {@code dst = src} (same size). */
+    void copy(Tensor src, Tensor dst);
+
+    /** {@code out = a + b}; out may be a or b (in place). */
+    void add(Tensor a, Tensor b, Tensor out);
+
+    /** {@code t *= s}. */
+    void scale(Tensor t, float s);
+
+    /** Sum of squares, accumulated in double. */
+    double sumOfSquares(Tensor t);
+
+    /** {@code y[r, :] += bias} for y [N, C], bias [C]. */
+    void addRowVector(Tensor y, Tensor bias);
+
+    /** {@code dbias += sum over rows of dy}, dy [N, C], dbias [C]. */
+    void sumRows(Tensor dy, Tensor dbias);
+
+    // ---------------------------------------------------------------- norms
+
+    /** RMSNorm over the last dimension: out = x * rstd * weight; x, out [N, C]; weight [C]; rstd [N]. */
+    void rmsNormForward(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd);
+
+    /** p1 of RMSNorm: dx from dout, x, weight and the saved rstd. */
+    void rmsNormBackwardInput(Tensor dout, Tensor x, Tensor weight, Tensor rstd, Tensor dx);
+
+    /** p2 of RMSNorm: {@code dweight += sum over rows of dout * x * rstd}. */
+    void rmsNormBackwardWeight(Tensor dout, Tensor x, Tensor rstd, Tensor dweight);
+
+    /** LayerNorm over the last dimension: out = (x - mean) * rstd * weight + bias; mean, rstd [N]. */
+    void layerNormForward(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out, Tensor mean, Tensor rstd);
+
+    /** p1 of LayerNorm. */
+    void layerNormBackwardInput(Tensor dout, Tensor x, Tensor weight, Tensor mean, Tensor rstd, Tensor dx);
+
+    /** p2 of LayerNorm: {@code dweight += sum dout * xhat}, {@code dbias += sum dout}. */
+    void layerNormBackwardWeight(Tensor dout, Tensor x, Tensor mean, Tensor rstd, Tensor dweight, Tensor dbias);
+
+    // ---------------------------------------------------------------- attention pieces
+
+    /**
+     * Rotary position embedding, in place, on {@code heads} heads of width {@code headDim} that
+     * start at column {@code col} of rows of length {@code ld}; row r holds position
+     * {@code r % seqLen}. Pairs (2i, 2i+1) of a head rotate by angle pos * theta^(-2i/headDim);
+     * {@code cosSin} [seqLen, headDim/2, 2] holds the cosines and sines. {@code inverse} rotates
+     * back (the backward of the forward rotation).
+     */
+    void rope(Tensor x, int col, int ld, int rows, int seqLen, int heads, int headDim, Tensor cosSin,
+              boolean inverse);
+
+    /**
+     * In place, on {@code matrices} score matrices [T, T]: {@code p = softmax(scale * s)} over
+     * the columns j <= i of row i; columns j > i become 0 (causal mask).
+     */
+    void causalSoftmaxForward(Tensor scores, int matrices, int t, float scale);
+
+    /**
+     * In place: turns dprobs into d(scores) = scale * p * (dp - sum_j p*dp), zero above the
+     * diagonal.
+     */
+    void causalSoftmaxBackward(Tensor probs, Tensor dprobs, int matrices, int t, float scale);
+
+    // ---------------------------------------------------------------- activations
+
+    /** gateUp [N, 2F] holds gate then up; out [N, F] = silu(gate) * up. */
+    void swigluForward(Tensor gateUp, Tensor out);
+
+    /** p1 of SwiGLU: dGateUp [N, 2F] from dout [N, F]. */
+    void swigluBackward(Tensor dout, Tensor gateUp, Tensor dGateUp);
+
+    /** GELU, tanh approximation (as in GPT-2). */
+    void geluForward(Tensor x, Tensor out);
+
+    void geluBackward(Tensor dout, Tensor x, Tensor dx);
+
+    // ---------------------------------------------------------------- embedding and loss
+
+    /** out [N, C] = rows {@code tokens[off .. off+N)} of table [V, C]. */
+    void embeddingForward(Tensor table, int[] tokens, int offset, Tensor out);
+
+    /** p2 of the embedding: {@code dtable[tokens[off+r], :] += dout[r, :]} (scatter-add). */
+    void embeddingBackward(Tensor dout, int[] tokens, int offset, Tensor dtable);
+
+    /**
+     * Softmax cross-entropy over logits [N, V], in place: logits become probabilities.
+     * losses[r] = -log p[r, target] and correct[r] = 1 when the arg-max is the target; both are 0
+     * where {@code targets[off+r] < 0} (not scored).
+     */
+    void crossEntropyForward(Tensor logits, int[] targets, int offset, Tensor losses, Tensor correct);
+
+    /** p1 of the loss, in place: probs [N, V] become {@code scale * (p - onehot(target))}, 0 for rows not scored. */
+    void crossEntropyBackward(Tensor probs, int[] targets, int offset, float scale);
+
+    // ---------------------------------------------------------------- optimizer
+
+    /**
+     * One AdamW update over flat slices of equal size: {@code g' = g * gradScale};
+     * {@code m, v} moments; {@code p -= lr * (mhat / (sqrt(vhat) + eps) + weightDecay * p)} with
+     * bias corrections {@code 1 - beta^step}.
+     */
+    void adamw(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
+               float weightDecay, float gradScale, int step);
+
+    /**
+     * SGD with momentum: {@code g' = g * gradScale + weightDecay * p}; {@code buf = momentum * buf + g'};
+     * {@code p -= lr * (nesterov ? g' + momentum * buf : buf)}.
+     */
+    void sgd(Tensor p, Tensor g, Tensor buf, float lr, float momentum, float weightDecay, float gradScale,
+             boolean nesterov);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,25 @@
+package org.twobp.worker.backend;
+
+/** Groups of backend operations, for the time breakdown of a step. */
+public enum OpKind {
+    GEMM("gemm"),
+    ATTENTION_SOFTMAX("softmax"),
+    NORM("norm"),
+    ROPE("rope"),
+    ACTIVATION("activation"),
+    ELEMENTWISE("elementwise"),
+    EMBEDDING("embedding"),
+    CROSS_ENTROPY("cross-entropy"),
+    OPTIMIZER("optimizer"),
+    TRANSFER("transfer");
+
+    private final String label;
+
+    OpKind(String label) {
+        this.label = label;
+    }
+
+    public String label() {
+        return label;
+    }
+}
