@@ -1,0 +1,176 @@
+package org.twobp.worker.pipeline;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.twobp.datasets.Batch;
+import org.twobp.mpi.ReduceOp;
+import org.twobp.mpi.Transport;
+import org.twobp.worker.backend.Backend;
+import org.twobp.worker.model.BlockCost;
+import org.twobp.worker.model.MicroBatch;
+import org.twobp.worker.model.Model;
+import org.twobp.worker.model.ModelConfig;
+import org.twobp.worker.model.StageContext;
+import org.twobp.worker.optim.AdamW;
+import org.twobp.worker.optim.GradClip;
+import org.twobp.worker.optim.LrSchedule;
+import org.twobp.worker.optim.Optimizer;
+import org.twobp.worker.optim.SgdMomentum;
+import org.twobp.worker.schedule.Schedule;
+import org.twobp.worker.train.TrainConfig;
+
+/**
+ * Pipeline-parallel training on one rank: this rank's stages of the model, its action list,
+ * and the step that ties them together — micro-batches through the schedule, then a global
+ * gradient norm (all-reduce over stages), clipping and the optimizer step after the last p2.
+ * The flush is synchronous, so the maths equals non-pipelined training of the same batch.
+ */
+public final class PipelineTrainer {
+
+    private final Transport transport;
+    private final ModelConfig modelConfig;
+    private final TrainConfig train;
+    private final PipelineConfig pipeline;
+    private final Backend backend;
+    private final Schedule schedule;
+    private final int[] cuts;
+    private final List<BlockCost> costs;
+    private final Map<Integer, Model> models = new LinkedHashMap<>();
+    private final List<Optimizer> optimizers = new ArrayList<>();
+    private final LrSchedule lrSchedule;
+    private final StageExecutor executor;
+    private final int microBatchSize;
+    private int step;
+
+    public PipelineTrainer(Transport transport, ModelConfig modelConfig, TrainConfig train, PipelineConfig pipeline,
+                           Backend backend, FaultInjection fault) {
+        this.transport = transport;
+        this.modelConfig = modelConfig;
+        this.train = train;
+        this.pipeline = pipeline;
+        this.backend = backend;
+        int ranks = transport.size();
+        int m = pipeline.microbatches(ranks);
+        this.microBatchSize = train.microBatchSize();
+        this.schedule = pipeline.family().build(ranks, m, pipeline.twoBp(), pipeline.chunksPerRank(),
+                pipeline.stashCap(ranks));
+        this.costs = Model.costs(modelConfig, microBatchSize, modelConfig.seqLen());
+        this.cuts = Partitioner.cut(pipeline.partition(), costs, schedule.stages());
+        for (int stage : schedule.placement().stagesOf(transport.rank())) {
+            Model model = Model.create(modelConfig, backend, cuts[stage], cuts[stage + 1]);
+            models.put(stage, model);
+            optimizers.add("sgd".equals(train.optimizer())
+                    ? new SgdMomentum(backend, model.parameters(), (float) train.momentum(), (float) train.weightDecay(), false)
+                    : new AdamW(backend, model.parameters(), (float) train.beta1(), (float) train.beta2(),
+                            (float) train.eps(), (float) train.weightDecay()));
+        }
+        this.lrSchedule = new LrSchedule(train.lr(), train.minLr(), Math.min(train.warmupSteps(), train.steps()),
+                train.steps());
+        this.executor = new StageExecutor(transport, schedule, models, backend, microBatchSize * modelConfig.seqLen(),
+                modelConfig.dim(), fault);
+    }
+
+    public Schedule schedule() {
+        return schedule;
+    }
+
+    /** Sequences per step: micro-batches x sequences per micro-batch. */
+    public int globalBatchSize() {
+        return schedule.microbatches() * microBatchSize;
+    }
+
+    public Map<Integer, Model> models() {
+        return models;
+    }
+
+    public int[] cuts() {
+        return cuts.clone();
+    }
+
+    public List<BlockCost> costs() {
+        return costs;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** One optimizer step on {@code batch}, which every rank reads identically. */
+    public PipelineStepResult step(Batch batch) {
+        if (batch.batchSize() != globalBatchSize()) {
+            throw new IllegalArgumentException("step " + step + ": batch of " + batch.batchSize() + " sequences, the"
+                    + " schedule needs " + globalBatchSize() + " (" + schedule.microbatches() + " micro-batches of "
+                    + microBatchSize + ")");
+        }
+        long t0 = System.nanoTime();
+        int m = schedule.microbatches();
+        int scoredTotal = batch.scoredTargets();
+        float lossScale = scoredTotal == 0 ? 0f : 1f / scoredTotal;
+        List<MicroBatch> mbs = new ArrayList<>(m);
+        for (int i = 0; i < m; i++) {
+            Batch part = batch.microBatch(i, m);
+            mbs.add(new MicroBatch(i, part.batchSize(), part.seqLen(), part.inputs(), part.targets(), lossScale));
+        }
+        for (Model model : models.values()) {
+            model.zeroGrads();
+        }
+        List<ActionTiming> timings = executor.run(step, mbs, t0);
+
+        long opt0 = System.nanoTime();
+        double[] sums = new double[3];
+        for (Model model : models.values()) {
+            sums[0] += GradClip.sumOfSquares(backend, model.parameters());
+        }
+        Model last = models.get(schedule.stages() - 1);
+        if (last != null) {
+            for (StageContext ctx : executor.contexts(schedule.stages() - 1)) {
+                sums[1] += ctx.lossSum();
+                sums[2] += ctx.correctTargets();
+            }
+        }
+        long busyBeforeReduce = System.nanoTime() - opt0;
+        transport.allreduce(sums, ReduceOp.SUM);
+        long opt1 = System.nanoTime();
+        double norm = Math.sqrt(sums[0]);
+        double lr = lrSchedule.at(step);
+        float clip = GradClip.scale(norm, train.gradClip());
+        for (Optimizer o : optimizers) {
+            o.step((float) lr, clip);
+        }
+        long t1 = System.nanoTime();
+        long busy = busyBeforeReduce + (t1 - opt1);
+        for (ActionTiming t : timings) {
+            busy += t.computeNanos();
+        }
+        long stepNanos = t1 - t0;
+        double bubble = Math.max(0, 1 - (double) busy / stepNanos);
+        double[] max = {stepNanos, bubble, backend.memory().peakTotal()};
+        transport.allreduce(max, ReduceOp.MAX);
+        double[] mean = {bubble};
+        transport.allreduce(mean, ReduceOp.SUM);
+        PipelineStepResult r = new PipelineStepResult(step, scoredTotal == 0 ? 0 : sums[1] / scoredTotal, scoredTotal,
+                (long) sums[2], lr, norm, batch.tokens(), (long) max[0], mean[0] / transport.size(), max[1],
+                (long) max[2], timings);
+        step++;
+        return r;
+    }
+
+    public int stepsDone() {
+        return step;
+    }
+
+    public TrainConfig train() {
+        return train;
+    }
+
+    public PipelineConfig pipeline() {
+        return pipeline;
+    }
+
+    public ModelConfig modelConfig() {
+        return modelConfig;
+    }
+}

@@ -1,0 +1,243 @@
+package org.twobp.worker.pipeline;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.twobp.datasets.Datasets;
+import org.twobp.datasets.TokenDataset;
+import org.twobp.mpi.MpiTransport;
+import org.twobp.mpi.RankInfo;
+import org.twobp.mpi.ReduceOp;
+import org.twobp.mpi.Transport;
+import org.twobp.worker.backend.cpu.CpuBackend;
+import org.twobp.worker.model.Model;
+import org.twobp.worker.tensor.MemoryCategory;
+import org.twobp.worker.tensor.Parameter;
+
+/**
+ * The main class of one rank: resolved configuration in, MPI up, this rank's stages built,
+ * N pipeline steps, progress on rank 0, clean shutdown. Any failure on any rank ends the whole
+ * job through the transport's abort, naming rank, stage, step and action.
+ *
+ * <pre>
+ *   mpirun -np 2 java -cp "launcher/target/lib/*" org.twobp.worker.pipeline.WorkerMain \
+ *       --config configs/llama-small.toml [--set train.steps=20] [--set pipeline.schedule=gpipe] ...
+ * </pre>
+ */
+public final class WorkerMain {
+
+    private WorkerMain() {
+    }
+
+    /** Parsed command line. */
+    record Arguments(Path config, Map<String, String> overrides, FaultInjection fault, Path dumpWeights) {
+
+        static Arguments parse(String[] args) {
+            Path config = null;
+            Map<String, String> overrides = new LinkedHashMap<>();
+            FaultInjection fault = null;
+            Path dump = null;
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                switch (a) {
+                    case "-h", "--help" -> throw new HelpRequested();
+                    case "--config" -> config = Path.of(value(args, ++i, a));
+                    case "--set" -> {
+                        String kv = value(args, ++i, a);
+                        int eq = kv.indexOf('=');
+                        if (eq < 1) {
+                            throw new IllegalArgumentException("--set needs section.key=value, got '" + kv + "'");
+                        }
+                        overrides.put(kv.substring(0, eq).strip(), kv.substring(eq + 1).strip());
+                    }
+                    case "--steps" -> overrides.put("train.steps", value(args, ++i, a));
+                    case "--schedule" -> overrides.put("pipeline.schedule", value(args, ++i, a));
+                    case "--2bp" -> overrides.put("pipeline.two_bp", "true");
+                    case "--no-2bp" -> overrides.put("pipeline.two_bp", "false");
+                    case "--fail-at" -> fault = FaultInjection.parse(value(args, ++i, a));
+                    case "--dump-weights" -> dump = Path.of(value(args, ++i, a));
+                    default -> throw new IllegalArgumentException("unknown argument '" + a + "'");
+                }
+            }
+            if (config == null) {
+                throw new IllegalArgumentException("--config FILE is required (e.g. configs/llama-small.toml)");
+            }
+            return new Arguments(config, overrides, fault, dump);
+        }
+
+        private static String value(String[] args, int i, String option) {
+            if (i >= args.length) {
+                throw new IllegalArgumentException(option + " needs a value");
+            }
+            return args[i];
+        }
+    }
+
+    static final class HelpRequested extends RuntimeException {
+    }
+
+    static String usage() {
+        return """
+                usage: WorkerMain --config FILE [--set section.key=value ...] [--steps N] [--schedule NAME] [--2bp | --no-2bp]
+                  One rank of a pipeline-parallel run; start one per device with mpirun or srun --mpi=pmix.
+                  --config FILE        TOML with [model], [train] and [pipeline] tables (see configs/)
+                  --set K=V            override, e.g. train.steps=20, pipeline.schedule=gpipe, pipeline.two_bp=false
+                  --steps, --schedule, --2bp, --no-2bp   shortcuts for the common overrides
+                  --dump-weights DIR   after the run, every rank writes its weights as DIR/NAME.f32 (little-endian)
+                  --fail-at R:S:A      testing: rank R throws at the first action A (F, I, W, B) of step S""";
+    }
+
+    public static void main(String[] args) {
+        Arguments a;
+        RunConfig config;
+        try {
+            a = Arguments.parse(args);
+            config = RunConfig.load(a.config(), a.overrides());
+        } catch (HelpRequested h) {
+            System.out.println(usage());
+            return;
+        } catch (IllegalArgumentException e) {
+            // every rank sees the same arguments, so every rank stops here with the same message
+            if (RankInfo.fromEnvironment().worldRank() == 0) {
+                System.err.println("twobp worker: " + e.getMessage());
+            }
+            System.exit(2);
+            return;
+        }
+        MpiTransport transport = MpiTransport.init(new String[0]);
+        int code = run(transport, config, a.fault(), a.dumpWeights());
+        if (code != 0) {
+            transport.abort(code, "run failed");
+        }
+        transport.close();
+    }
+
+    /** Runs the job on this rank; on failure aborts every rank through the transport. */
+    static int run(Transport transport, RunConfig config, FaultInjection fault, Path dumpWeights) {
+        transport.setTimeout(Duration.ofMillis((long) (config.pipeline().timeoutSeconds() * 1000)));
+        RankInfo where = transport.rankInfo();
+        int threads = config.train().threads() > 0 ? config.train().threads() : CpuBackend.defaultThreads(where.localSize());
+        boolean lead = transport.rank() == 0;
+        try (CpuBackend backend = new CpuBackend(threads);
+             TokenDataset data = Datasets.open(config.train().data(), config.model().seqLen(),
+                     config.model().vocabSize(), config.train().seed())) {
+            PipelineTrainer trainer = new PipelineTrainer(transport, config.model(), config.train(), config.pipeline(),
+                    backend, fault);
+            if (lead) {
+                printHeader(trainer, data, backend, transport.size());
+            }
+            transport.barrier();
+            List<PipelineStepResult> results = new ArrayList<>();
+            long start = System.nanoTime();
+            int steps = config.train().steps();
+            for (int s = 0; s < steps; s++) {
+                PipelineStepResult r = trainer.step(data.next(trainer.globalBatchSize()));
+                results.add(r);
+                if (lead && (s == 0 || (s + 1) % config.train().logEvery() == 0 || s == steps - 1)) {
+                    System.out.println(format(r, steps));
+                    System.out.flush();
+                }
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            String memory = memoryByRank(transport, backend);
+            if (lead) {
+                System.out.println(summary(results, seconds));
+                System.out.print(memory);
+                System.out.flush();
+            }
+            if (dumpWeights != null) {
+                dump(trainer, dumpWeights);
+            }
+            transport.barrier();
+            return 0;
+        } catch (RuntimeException e) {
+            String msg = e instanceof PipelineException ? e.getMessage()
+                    : "rank " + transport.rank() + " failed: " + e;
+            System.err.println("[twobp] " + msg);
+            e.printStackTrace(System.err);
+            System.err.flush();
+            transport.abort(1, msg);
+            return 1;
+        }
+    }
+
+    static void printHeader(PipelineTrainer t, TokenDataset data, CpuBackend backend, int ranks) {
+        var m = t.modelConfig();
+        System.out.println("model     " + m.describe());
+        System.out.println("data      " + data.describe());
+        System.out.println("schedule  " + t.schedule().name() + ": " + ranks + " ranks, " + t.schedule().stages()
+                + " stages, " + t.schedule().microbatches() + " micro-batches of " + t.train().microBatchSize()
+                + " x " + m.seqLen() + " tokens (global batch " + t.globalBatchSize() + " sequences)");
+        for (String line : Partitioner.describe(t.cuts(), t.costs())) {
+            System.out.println("          " + line + "  -> rank " + t.schedule().placement().rankOf(
+                    Integer.parseInt(line.substring(6, line.indexOf(':')))));
+        }
+        System.out.println("train     " + t.train().steps() + " steps, " + t.train().optimizer() + ", lr " + t.train().lr()
+                + " -> " + t.train().minLr() + ", grad clip " + t.train().gradClip());
+        System.out.println("backend   " + backend.describe());
+    }
+
+    static String format(PipelineStepResult r, int steps) {
+        int width = String.valueOf(steps).length();
+        return String.format(Locale.ROOT, "step %" + width + "d/%d | loss %.4f | acc %.3f | %.0f tok/s | %.2f s"
+                        + " | bubble %.1f%% (max %.1f%%) | peak %.1f MiB | norm %.3f | lr %.2e",
+                r.step() + 1, steps, r.loss(), r.accuracy(), r.tokensPerSecond(), r.stepNanos() / 1e9,
+                100 * r.bubbleMean(), 100 * r.bubbleMax(), r.peakBytes() / 1048576.0, r.gradNorm(), r.lr());
+    }
+
+    static String summary(List<PipelineStepResult> results, double seconds) {
+        List<PipelineStepResult> timed = results.size() > 1 ? results.subList(1, results.size()) : results;
+        double tokens = timed.stream().mapToDouble(PipelineStepResult::tokens).sum();
+        double nanos = timed.stream().mapToDouble(PipelineStepResult::stepNanos).sum();
+        double bubble = timed.stream().mapToDouble(PipelineStepResult::bubbleMean).average().orElse(0);
+        PipelineStepResult first = results.get(0);
+        PipelineStepResult last = results.get(results.size() - 1);
+        return String.format(Locale.ROOT, "done      %d steps in %.1f s | %.0f tok/s (steps 2..%d) | loss %.4f -> %.4f"
+                        + " | accuracy %.3f | bubble %.1f%%", results.size(), seconds, tokens / (nanos / 1e9),
+                results.size(), first.loss(), last.loss(), last.accuracy(), 100 * bubble);
+    }
+
+    /** Peak memory of every rank by category, gathered to rank 0 (a sum where each rank fills its own row). */
+    static String memoryByRank(Transport t, CpuBackend backend) {
+        MemoryCategory[] cats = MemoryCategory.values();
+        double[] table = new double[t.size() * cats.length];
+        for (int c = 0; c < cats.length; c++) {
+            table[t.rank() * cats.length + c] = backend.memory().peak(cats[c]);
+        }
+        t.allreduce(table, ReduceOp.SUM);
+        StringBuilder s = new StringBuilder();
+        for (int r = 0; r < t.size(); r++) {
+            s.append(String.format(Locale.ROOT, "memory    rank %d peak MiB:", r));
+            for (int c = 0; c < cats.length; c++) {
+                s.append(String.format(Locale.ROOT, " %s %.1f", cats[c].label(), table[r * cats.length + c] / 1048576.0));
+            }
+            s.append('\n');
+        }
+        return s.toString();
+    }
+
+    static void dump(PipelineTrainer trainer, Path dir) {
+        try {
+            Files.createDirectories(dir);
+            for (Model m : trainer.models().values()) {
+                for (Parameter p : m.parameters().list()) {
+                    float[] v = m.backend().toHost(p.value());
+                    ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+                    b.asFloatBuffer().put(v);
+                    Files.write(dir.resolve(p.name() + ".f32"), b.array());
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot write weights to " + dir + ": " + e.getMessage(), e);
+        }
+    }
+}
