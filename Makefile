@@ -22,7 +22,7 @@ JAVA_RANK   := java -Xss4m -cp "$(LIB)/*"
 all: build
 
 help:
-	@echo "make run              the default job: a local $(NP)-rank run on the CPU"
+	@echo "make run              the default job: llama-small on $(NP) CPU ranks, 1F1B-1 + 2BP (ARGS=... for options)"
 	@echo "make test             all tests (unit, then integration under mpirun)"
 	@echo "make build            set up and build, no tests"
 	@echo "make selftest NP=4    transport self-test: latency and bandwidth between ranks"
@@ -50,8 +50,10 @@ setup-tests:
 selftest bench-transport: build
 	bin/twobp env --selftest --nproc $(NP)
 
+# the default job: llama-small on $(NP) CPU ranks, 1F1B-1 with 2BP (configs/llama-small.toml); ARGS adds options,
+# e.g. ARGS="--set pipeline.schedule=gpipe --no-2bp --steps 10"
 run: build
-	$(MPIRUN) -np $(NP) $(JAVA_RANK) org.twobp.mpi.SelfTest
+	$(MPIRUN) -np $(NP) $(JAVA_RANK) org.twobp.worker.pipeline.WorkerMain --config configs/llama-small.toml $(ARGS)
 
 bench-engine: build
 	OPENBLAS_NUM_THREADS= $(JAVA_RANK) org.twobp.worker.train.BenchEngine --config configs/llama-small.toml

@@ -4,7 +4,7 @@ import org.twobp.worker.schedule.ActionKind;
 
 /**
  * A deliberate failure for testing how the job ends: rank {@code rank} throws when it reaches
- * the first {@code kind} action of step {@code step}. Spec: {@code rank:step:kind}, e.g. {@code 1:2:I}.
+ * the first {@code kind} action of step {@code step} (counted from 1, as in the progress lines). Spec: {@code rank:step:kind}, e.g. {@code 1:2:I}.
  */
 public record FaultInjection(int rank, int step, ActionKind kind) {
 

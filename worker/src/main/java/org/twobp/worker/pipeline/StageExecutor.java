@@ -73,7 +73,10 @@ public final class StageExecutor {
         }
     }
 
-    /** Runs every action but STEP; returns what ran when. {@code stepStart} is the step's clock zero. */
+    /**
+     * Runs every action but STEP; returns what ran when. {@code step} counts from 0;
+     * {@code stepStart} is the step's clock zero.
+     */
     public List<ActionTiming> run(int step, List<MicroBatch> microBatches, long stepStart) {
         List<Action> actions = schedule.actions(rank);
         List<ActionTiming> timings = new ArrayList<>(actions.size());
@@ -92,7 +95,7 @@ public final class StageExecutor {
             }
             for (Action a : actions) {
                 current = a;
-                if (fault != null && fault.hits(rank, step, a.kind())) {
+                if (fault != null && fault.hits(rank, step + 1, a.kind())) {
                     throw new IllegalStateException("injected failure (fault injection " + fault + ")");
                 }
                 long start = System.nanoTime();
@@ -121,7 +124,7 @@ public final class StageExecutor {
             pendingOutputs.clear();
             pendingInputGrads.clear();
             String text = current == null ? "start of step" : schedule.text(current);
-            throw new PipelineException(rank, current == null ? -1 : current.stage(), step, text, e);
+            throw new PipelineException(rank, current == null ? -1 : current.stage(), step + 1, text, e);
         }
     }
 

@@ -132,8 +132,16 @@ public final class WorkerMain {
                      config.model().vocabSize(), config.train().seed())) {
             PipelineTrainer trainer = new PipelineTrainer(transport, config.model(), config.train(), config.pipeline(),
                     backend, fault);
+            double[] pids = new double[transport.size()];
+            pids[transport.rank()] = ProcessHandle.current().pid();
+            transport.allreduce(pids, ReduceOp.SUM);
             if (lead) {
                 printHeader(trainer, data, backend, transport.size());
+                StringBuilder line = new StringBuilder("ranks     pid by rank:");
+                for (int r = 0; r < pids.length; r++) {
+                    line.append(' ').append(r).append('=').append((long) pids[r]);
+                }
+                System.out.println(line + " (" + where.localSize() + " on this node)");
             }
             transport.barrier();
             List<PipelineStepResult> results = new ArrayList<>();
