@@ -17,7 +17,7 @@ MPIRUN      := $(MPIRUN_ENV) mpirun --oversubscribe -x OPENBLAS_NUM_THREADS=1
 LIB         := launcher/target/lib
 JAVA_RANK   := java -Xss4m -cp "$(LIB)/*"
 
-.PHONY: all setup setup-tests build test run selftest bench-transport bench-engine train-tiny reference-fixtures simulate slurm-up slurm-down clean help
+.PHONY: all setup setup-tests build test run selftest bench-transport bench-engine bench-pipeline train-tiny reference-fixtures simulate slurm-up slurm-down clean help
 
 all: build
 
@@ -28,6 +28,7 @@ help:
 	@echo "make selftest NP=4    transport self-test: latency and bandwidth between ranks"
 	@echo "make train-tiny       train llama-tiny on 3-digit addition in one process (~15 s)"
 	@echo "make bench-engine     SGEMM at llama-small's shapes, the step's GFLOP/s and GEMM share"
+	@echo "make bench-pipeline   measured 2BP speed-up per schedule vs the simulator's prediction (~5 min)"
 	@echo "make simulate ARGS=.. the schedule simulator, e.g. ARGS=\"--compare --stages 4\""
 	@echo "make setup            install what is missing (root) or say what is missing"
 	@echo "make slurm-up         start a local single-node Slurm cluster (root); make slurm-down stops it"
@@ -57,6 +58,11 @@ run: build
 
 bench-engine: build
 	OPENBLAS_NUM_THREADS= $(JAVA_RANK) org.twobp.worker.train.BenchEngine --config configs/llama-small.toml
+
+# 2 ranks, one core each (BLAS single-threaded): every schedule with and without 2BP, interleaved,
+# next to the simulator's prediction from the costs measured in the same run; table also in runs/
+bench-pipeline: build
+	$(MPIRUN) -np 2 $(JAVA_RANK) org.twobp.worker.pipeline.BenchPipeline --config configs/llama-small.toml $(ARGS)
 
 train-tiny: build
 	$(JAVA_RANK) org.twobp.worker.train.TrainMain --config configs/llama-tiny.toml --data synthetic:addition

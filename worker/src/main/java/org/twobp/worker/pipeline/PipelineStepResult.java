@@ -11,11 +11,12 @@ import java.util.List;
  * @param bubbleMean  idle / step time, averaged over ranks (idle = waiting, not computing)
  * @param bubbleMax   the idlest rank's ratio
  * @param peakBytes   the largest peak memory of any rank so far
+ * @param optimizerNanos the slowest rank's gradient-norm and optimizer work (not counting the all-reduce wait)
  * @param timings     this rank's actions in the step
  */
 public record PipelineStepResult(int step, double loss, long scored, long correct, double lr, double gradNorm,
                                  int tokens, long stepNanos, double bubbleMean, double bubbleMax, long peakBytes,
-                                 List<ActionTiming> timings) {
+                                 long optimizerNanos, List<ActionTiming> timings) {
 
     public double accuracy() {
         return scored == 0 ? 0 : (double) correct / scored;

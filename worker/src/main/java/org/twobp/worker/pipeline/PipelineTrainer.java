@@ -19,7 +19,9 @@ import org.twobp.worker.optim.GradClip;
 import org.twobp.worker.optim.LrSchedule;
 import org.twobp.worker.optim.Optimizer;
 import org.twobp.worker.optim.SgdMomentum;
+import org.twobp.worker.schedule.Lowering;
 import org.twobp.worker.schedule.Schedule;
+import org.twobp.worker.schedule.ScheduleValidator;
 import org.twobp.worker.train.TrainConfig;
 
 /**
@@ -47,6 +49,15 @@ public final class PipelineTrainer {
 
     public PipelineTrainer(Transport transport, ModelConfig modelConfig, TrainConfig train, PipelineConfig pipeline,
                            Backend backend, FaultInjection fault) {
+        this(transport, modelConfig, train, pipeline, backend, fault, null);
+    }
+
+    /**
+     * With {@code schedule} given (lowered or compute-only, e.g. from the automatic scheduler) it
+     * runs instead of the one {@code pipeline} names; every rank must pass the same one.
+     */
+    public PipelineTrainer(Transport transport, ModelConfig modelConfig, TrainConfig train, PipelineConfig pipeline,
+                           Backend backend, FaultInjection fault, Schedule schedule) {
         this.transport = transport;
         this.modelConfig = modelConfig;
         this.train = train;
@@ -55,11 +66,20 @@ public final class PipelineTrainer {
         int ranks = transport.size();
         int m = pipeline.microbatches(ranks);
         this.microBatchSize = train.microBatchSize();
-        this.schedule = pipeline.family().build(ranks, m, pipeline.twoBp(), pipeline.chunksPerRank(),
-                pipeline.stashCap(ranks));
+        if (schedule == null) {
+            this.schedule = pipeline.family().build(ranks, m, pipeline.twoBp(), pipeline.chunksPerRank(),
+                    pipeline.stashCap(ranks));
+        } else {
+            if (schedule.ranks() != ranks) {
+                throw new IllegalArgumentException("schedule '" + schedule.name() + "' is for " + schedule.ranks()
+                        + " ranks, the job has " + ranks);
+            }
+            this.schedule = ScheduleValidator.validate(schedule.hasCommunication() ? schedule
+                    : Lowering.addCommunication(schedule));
+        }
         this.costs = Model.costs(modelConfig, microBatchSize, modelConfig.seqLen());
-        this.cuts = Partitioner.cut(pipeline.partition(), costs, schedule.stages());
-        for (int stage : schedule.placement().stagesOf(transport.rank())) {
+        this.cuts = Partitioner.cut(pipeline.partition(), costs, this.schedule.stages());
+        for (int stage : this.schedule.placement().stagesOf(transport.rank())) {
             Model model = Model.create(modelConfig, backend, cuts[stage], cuts[stage + 1]);
             models.put(stage, model);
             optimizers.add("sgd".equals(train.optimizer())
@@ -69,7 +89,7 @@ public final class PipelineTrainer {
         }
         this.lrSchedule = new LrSchedule(train.lr(), train.minLr(), Math.min(train.warmupSteps(), train.steps()),
                 train.steps());
-        this.executor = new StageExecutor(transport, schedule, models, backend, microBatchSize * modelConfig.seqLen(),
+        this.executor = new StageExecutor(transport, this.schedule, models, backend, microBatchSize * modelConfig.seqLen(),
                 modelConfig.dim(), fault);
     }
 
@@ -147,13 +167,13 @@ public final class PipelineTrainer {
         }
         long stepNanos = t1 - t0;
         double bubble = Math.max(0, 1 - (double) busy / stepNanos);
-        double[] max = {stepNanos, bubble, backend.memory().peakTotal()};
+        double[] max = {stepNanos, bubble, backend.memory().peakTotal(), busyBeforeReduce + (t1 - opt1)};
         transport.allreduce(max, ReduceOp.MAX);
         double[] mean = {bubble};
         transport.allreduce(mean, ReduceOp.SUM);
         PipelineStepResult r = new PipelineStepResult(step, scoredTotal == 0 ? 0 : sums[1] / scoredTotal, scoredTotal,
                 (long) sums[2], lr, norm, batch.tokens(), (long) max[0], mean[0] / transport.size(), max[1],
-                (long) max[2], timings);
+                (long) max[2], (long) max[3], timings);
         step++;
         return r;
     }

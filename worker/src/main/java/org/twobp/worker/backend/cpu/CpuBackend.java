@@ -111,13 +111,31 @@ public final class CpuBackend implements Backend {
         return 1;
     }
 
+    /** Cores online on this machine, whatever this process is bound to (from /sys; else what Java sees). */
+    static int onlineCores() {
+        try {
+            String spec = java.nio.file.Files.readString(java.nio.file.Path.of("/sys/devices/system/cpu/online")).strip();
+            int n = 0;
+            for (String part : spec.split(",")) {
+                String[] r = part.split("-");
+                n += r.length == 1 ? 1 : Integer.parseInt(r[1]) - Integer.parseInt(r[0]) + 1;
+            }
+            return n;
+        } catch (java.io.IOException | RuntimeException e) {
+            return Runtime.getRuntime().availableProcessors();
+        }
+    }
+
     /** Ranks that share a node each start their own OpenBLAS pool: warn when together they oversubscribe it. */
     private static void warnAboutBlasThreads(int threads) {
         int ranks = localRanksFromEnvironment();
         int blas = openBlasThreadsFromEnvironment();
         int cores = Runtime.getRuntime().availableProcessors();
         int effective = blas > 0 ? blas : cores;
-        if (ranks > 1 && (long) effective * ranks > cores && !WARNED_THREADS.getAndSet(true)) {
+        // a rank bound to its own cores (mpirun binds by default) sees only those: then only its own count matters
+        boolean bound = cores < onlineCores();
+        boolean oversubscribed = bound ? effective > cores : (long) effective * ranks > cores;
+        if (ranks > 1 && oversubscribed && !WARNED_THREADS.getAndSet(true)) {
             System.err.println("[twobp] " + ranks + " ranks on this node with " + effective + " OpenBLAS threads each"
                     + " oversubscribe its " + cores + " cores. Start every rank with OPENBLAS_NUM_THREADS="
                     + Math.max(1, cores / ranks) + " in its environment (read when the library loads; e.g. mpirun -x"
