@@ -41,7 +41,7 @@ public final class PipelineTrainer {
     private final int[] cuts;
     private final List<BlockCost> costs;
     private final Map<Integer, Model> models = new LinkedHashMap<>();
-    private final List<Optimizer> optimizers = new ArrayList<>();
+    private final Map<Integer, Optimizer> optimizers = new LinkedHashMap<>();
     private final LrSchedule lrSchedule;
     private final StageExecutor executor;
     private final int microBatchSize;
@@ -82,7 +82,7 @@ public final class PipelineTrainer {
         for (int stage : this.schedule.placement().stagesOf(transport.rank())) {
             Model model = Model.create(modelConfig, backend, cuts[stage], cuts[stage + 1]);
             models.put(stage, model);
-            optimizers.add("sgd".equals(train.optimizer())
+            optimizers.put(stage, "sgd".equals(train.optimizer())
                     ? new SgdMomentum(backend, model.parameters(), (float) train.momentum(), (float) train.weightDecay(), false)
                     : new AdamW(backend, model.parameters(), (float) train.beta1(), (float) train.beta2(),
                             (float) train.eps(), (float) train.weightDecay()));
@@ -157,7 +157,7 @@ public final class PipelineTrainer {
         double norm = Math.sqrt(sums[0]);
         double lr = lrSchedule.at(step);
         float clip = GradClip.scale(norm, train.gradClip());
-        for (Optimizer o : optimizers) {
+        for (Optimizer o : optimizers.values()) {
             o.step((float) lr, clip);
         }
         long t1 = System.nanoTime();
@@ -180,6 +180,16 @@ public final class PipelineTrainer {
 
     public int stepsDone() {
         return step;
+    }
+
+    /** Continues from a checkpoint: the next step is {@code steps} (counted from 0). */
+    public void setStepsDone(int steps) {
+        this.step = steps;
+    }
+
+    /** This rank's optimizers by stage. */
+    public Map<Integer, Optimizer> optimizers() {
+        return optimizers;
     }
 
     public TrainConfig train() {

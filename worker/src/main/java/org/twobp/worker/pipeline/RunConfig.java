@@ -8,16 +8,17 @@ import org.twobp.worker.model.ModelConfig;
 import org.twobp.worker.train.TrainConfig;
 
 /**
- * A whole run's configuration: the [model], [train] and [pipeline] tables of one TOML file,
+ * A whole run's configuration: the [model], [train], [pipeline] and [checkpoint] tables of one TOML file,
  * with {@code section.key=value} overrides, validated before anything starts.
  */
-public record RunConfig(ModelConfig model, TrainConfig train, PipelineConfig pipeline) {
+public record RunConfig(ModelConfig model, TrainConfig train, PipelineConfig pipeline, CheckpointConfig checkpoint) {
 
     /** Reads {@code file} and applies overrides such as {@code train.steps=20} or {@code pipeline.schedule=gpipe}. */
     public static RunConfig load(Path file, Map<String, String> overrides) {
         ModelConfig model = ModelConfig.load(file);
         Map<String, Object> train = TrainConfig.readTable(file);
         Map<String, Object> pipe = PipelineConfig.readTable(file);
+        Map<String, Object> ckpt = CheckpointConfig.readTable(file);
         Map<String, String> modelOverrides = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : overrides.entrySet()) {
             String k = e.getKey();
@@ -27,9 +28,10 @@ public record RunConfig(ModelConfig model, TrainConfig train, PipelineConfig pip
             switch (section) {
                 case "train" -> train.put(key, e.getValue());
                 case "pipeline" -> pipe.put(key, e.getValue());
+                case "checkpoint" -> ckpt.put(key, e.getValue());
                 case "model" -> modelOverrides.put(key, e.getValue());
                 default -> throw new IllegalArgumentException("override '" + k + "=" + e.getValue()
-                        + "' needs a section: model.KEY, train.KEY or pipeline.KEY");
+                        + "' needs a section: model.KEY, train.KEY, pipeline.KEY or checkpoint.KEY");
             }
         }
         for (Map.Entry<String, String> e : modelOverrides.entrySet()) {
@@ -41,11 +43,11 @@ public record RunConfig(ModelConfig model, TrainConfig train, PipelineConfig pip
                         + " command line (only seq_len, vocab_size, seed); edit the config file");
             };
         }
-        return new RunConfig(model, TrainConfig.of(train), PipelineConfig.of(pipe));
+        return new RunConfig(model, TrainConfig.of(train), PipelineConfig.of(pipe), CheckpointConfig.of(ckpt));
     }
 
     /** The resolved configuration as TOML, saved with the run. */
     public String toToml() {
-        return model.toToml() + "\n" + train.toToml() + "\n" + pipeline.toToml();
+        return model.toToml() + "\n" + train.toToml() + "\n" + pipeline.toToml() + "\n" + checkpoint.toToml();
     }
 }

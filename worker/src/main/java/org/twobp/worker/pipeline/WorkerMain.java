@@ -39,13 +39,16 @@ public final class WorkerMain {
     }
 
     /** Parsed command line. */
-    record Arguments(Path config, Map<String, String> overrides, FaultInjection fault, Path dumpWeights) {
+    record Arguments(Path config, Map<String, String> overrides, FaultInjection fault, Path dumpWeights, Path runDir,
+                     String resume) {
 
         static Arguments parse(String[] args) {
             Path config = null;
             Map<String, String> overrides = new LinkedHashMap<>();
             FaultInjection fault = null;
             Path dump = null;
+            Path runDir = null;
+            String resume = null;
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
                 switch (a) {
@@ -65,13 +68,18 @@ public final class WorkerMain {
                     case "--no-2bp" -> overrides.put("pipeline.two_bp", "false");
                     case "--fail-at" -> fault = FaultInjection.parse(value(args, ++i, a));
                     case "--dump-weights" -> dump = Path.of(value(args, ++i, a));
+                    case "--run-dir" -> runDir = Path.of(value(args, ++i, a));
+                    case "--resume" -> resume = value(args, ++i, a);
                     default -> throw new IllegalArgumentException("unknown argument '" + a + "'");
                 }
             }
             if (config == null) {
                 throw new IllegalArgumentException("--config FILE is required (e.g. configs/llama-small.toml)");
             }
-            return new Arguments(config, overrides, fault, dump);
+            if (resume != null && runDir == null && !Path.of(resume).isAbsolute() && !resume.contains("/")) {
+                throw new IllegalArgumentException("--resume " + resume + " needs --run-dir (where the checkpoints are)");
+            }
+            return new Arguments(config, overrides, fault, dump, runDir, resume == null ? "auto" : resume);
         }
 
         private static String value(String[] args, int i, String option) {
@@ -92,7 +100,10 @@ public final class WorkerMain {
                   --config FILE        TOML with [model], [train] and [pipeline] tables (see configs/)
                   --set K=V            override, e.g. train.steps=20, pipeline.schedule=gpipe, pipeline.two_bp=false
                   --steps, --schedule, --2bp, --no-2bp   shortcuts for the common overrides
+                  --run-dir DIR        the run's folder: DIR/config.toml, DIR/checkpoints/step-N/ (see [checkpoint])
+                  --resume WHAT        auto (default: newest complete checkpoint, else fresh), latest, a step, a path, none
                   --dump-weights DIR   after the run, every rank writes its weights as DIR/NAME.f32 (little-endian)
+                  Stopping: SIGUSR1, SIGTERM or a file DIR/STOP makes every rank finish its step, checkpoint and exit 0.
                   --fail-at R:S:A      testing: rank R throws at the first action A (F, I, W, B) of step S""";
     }
 
@@ -114,7 +125,8 @@ public final class WorkerMain {
             return;
         }
         MpiTransport transport = MpiTransport.init(new String[0]);
-        int code = run(transport, config, a.fault(), a.dumpWeights());
+        StopRequest stop = StopRequest.install(a.runDir());
+        int code = run(transport, config, a.fault(), a.dumpWeights(), a.runDir(), a.resume(), stop);
         if (code != 0) {
             transport.abort(code, "run failed");
         }
@@ -122,7 +134,8 @@ public final class WorkerMain {
     }
 
     /** Runs the job on this rank; on failure aborts every rank through the transport. */
-    static int run(Transport transport, RunConfig config, FaultInjection fault, Path dumpWeights) {
+    static int run(Transport transport, RunConfig config, FaultInjection fault, Path dumpWeights, Path runDir,
+                   String resume, StopRequest stop) {
         transport.setTimeout(Duration.ofMillis((long) (config.pipeline().timeoutSeconds() * 1000)));
         RankInfo where = transport.rankInfo();
         int threads = config.train().threads() > 0 ? config.train().threads() : CpuBackend.defaultThreads(where.localSize());
@@ -143,21 +156,54 @@ public final class WorkerMain {
                 }
                 System.out.println(line + " (" + where.localSize() + " on this node)");
             }
+            if (runDir != null) {
+                if (lead) {
+                    Files.createDirectories(runDir);
+                    Files.writeString(runDir.resolve("config.toml"), config.toToml());
+                }
+                var resumed = StageCheckpoints.resume(trainer, runDir, resume, data, lead);
+                if (lead) {
+                    System.out.println(resumed.fresh() ? "resume    none: a fresh start (run folder " + runDir + ")"
+                            : "resume    from " + resumed.dir() + " (step " + resumed.step() + ")");
+                }
+            }
             transport.barrier();
             List<PipelineStepResult> results = new ArrayList<>();
             long start = System.nanoTime();
             int steps = config.train().steps();
-            for (int s = 0; s < steps; s++) {
+            int every = config.checkpoint().every();
+            String stoppedBy = null;
+            for (int s = trainer.stepsDone(); s < steps; s++) {
                 PipelineStepResult r = trainer.step(data.next(trainer.globalBatchSize()));
                 results.add(r);
-                if (lead && (s == 0 || (s + 1) % config.train().logEvery() == 0 || s == steps - 1)) {
+                if (lead && (results.size() == 1 || (s + 1) % config.train().logEvery() == 0 || s == steps - 1)) {
                     System.out.println(format(r, steps));
                     System.out.flush();
+                }
+                stoppedBy = stop == null ? null : stop.agreed(transport);
+                boolean last = s == steps - 1;
+                if (runDir != null && (stoppedBy != null || last || (every > 0 && (s + 1) % every == 0))) {
+                    Path saved = StageCheckpoints.save(transport, trainer, runDir, data, config);
+                    if (lead) {
+                        System.out.println("checkpoint " + saved + " (step " + trainer.stepsDone() + ")");
+                    }
+                }
+                if (stoppedBy != null) {
+                    if (lead && runDir != null) {
+                        // the request is served: a resumed job must not stop again at once
+                        Files.deleteIfExists(runDir.resolve("STOP"));
+                    }
+                    if (lead) {
+                        System.out.println("[twobp] stopping after step " + trainer.stepsDone() + " (" + stoppedBy + "): "
+                                + (runDir == null ? "no --run-dir, nothing saved" : "checkpoint written;"
+                                + " continue with --resume auto"));
+                    }
+                    break;
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             String memory = memoryByRank(transport, backend);
-            if (lead) {
+            if (lead && !results.isEmpty()) {
                 System.out.println(summary(results, seconds));
                 System.out.print(memory);
                 System.out.flush();
@@ -167,6 +213,11 @@ public final class WorkerMain {
             }
             transport.barrier();
             return 0;
+        } catch (IOException e) {
+            String msg = "rank " + transport.rank() + " cannot write the run folder " + runDir + ": " + e.getMessage();
+            System.err.println("[twobp] " + msg);
+            transport.abort(1, msg);
+            return 1;
         } catch (RuntimeException e) {
             String msg = e instanceof PipelineException ? e.getMessage()
                     : "rank " + transport.rank() + " failed: " + e;
