@@ -9,6 +9,7 @@ import org.twobp.datasets.Batch;
 import org.twobp.mpi.ReduceOp;
 import org.twobp.mpi.Transport;
 import org.twobp.worker.backend.Backend;
+import org.twobp.worker.backend.OpKind;
 import org.twobp.worker.model.BlockCost;
 import org.twobp.worker.model.MicroBatch;
 import org.twobp.worker.model.Model;
@@ -126,6 +127,7 @@ public final class PipelineTrainer {
                     + microBatchSize + ")");
         }
         long t0 = System.nanoTime();
+        long gemmFlops0 = backend.stats().flops(OpKind.GEMM);
         int m = schedule.microbatches();
         int scoredTotal = batch.scoredTargets();
         float lossScale = scoredTotal == 0 ? 0f : 1f / scoredTotal;
@@ -173,7 +175,7 @@ public final class PipelineTrainer {
         transport.allreduce(mean, ReduceOp.SUM);
         PipelineStepResult r = new PipelineStepResult(step, scoredTotal == 0 ? 0 : sums[1] / scoredTotal, scoredTotal,
                 (long) sums[2], lr, norm, batch.tokens(), (long) max[0], mean[0] / transport.size(), max[1],
-                (long) max[2], (long) max[3], timings);
+                (long) max[2], (long) max[3], stepNanos, busy, backend.stats().flops(OpKind.GEMM) - gemmFlops0, timings);
         step++;
         return r;
     }

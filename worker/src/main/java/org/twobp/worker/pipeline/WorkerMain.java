@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import org.twobp.checkpoints.RunLogWriter;
 import org.twobp.datasets.Datasets;
 import org.twobp.datasets.TokenDataset;
 import org.twobp.mpi.MpiTransport;
@@ -167,6 +168,8 @@ public final class WorkerMain {
                             : "resume    from " + resumed.dir() + " (step " + resumed.step() + ")");
                 }
             }
+            RunLogWriter log = runDir == null ? null : new RunLogWriter(runDir.resolve("logs"), transport.rank(),
+                    LOG_SEGMENT_STEPS, runAttributes(transport, backend), config.toToml());
             transport.barrier();
             List<PipelineStepResult> results = new ArrayList<>();
             long start = System.nanoTime();
@@ -174,8 +177,19 @@ public final class WorkerMain {
             int every = config.checkpoint().every();
             String stoppedBy = null;
             for (int s = trainer.stepsDone(); s < steps; s++) {
-                PipelineStepResult r = trainer.step(data.next(trainer.globalBatchSize()));
+                PipelineStepResult r;
+                try {
+                    r = trainer.step(data.next(trainer.globalBatchSize()));
+                } catch (RuntimeException e) {
+                    if (log != null) {
+                        log.flush(); // a failure loses nothing already measured
+                    }
+                    throw e;
+                }
                 results.add(r);
+                if (log != null) {
+                    log.append(StepLogs.of(r, backend));
+                }
                 if (lead && (results.size() == 1 || (s + 1) % config.train().logEvery() == 0 || s == steps - 1)) {
                     System.out.println(format(r, steps));
                     System.out.flush();
@@ -202,6 +216,9 @@ public final class WorkerMain {
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
+            if (log != null) {
+                log.close();
+            }
             String memory = memoryByRank(transport, backend);
             if (lead && !results.isEmpty()) {
                 System.out.println(summary(results, seconds));
@@ -227,6 +244,21 @@ public final class WorkerMain {
             transport.abort(1, msg);
             return 1;
         }
+    }
+
+    /** Steps per published log segment: a crash loses at most this many steps of the log. */
+    static final int LOG_SEGMENT_STEPS = 50;
+
+    static Map<String, String> runAttributes(Transport t, CpuBackend backend) {
+        Map<String, String> a = new LinkedHashMap<>();
+        a.put("host", SystemInfo.host());
+        a.put("world_size", String.valueOf(t.size()));
+        a.put("device", "cpu");
+        a.put("backend", backend.describe());
+        a.put("java", System.getProperty("java.version"));
+        a.put("mpi", t.getClass().getSimpleName());
+        a.put("started_unix_ms", String.valueOf(System.currentTimeMillis()));
+        return a;
     }
 
     static void printHeader(PipelineTrainer t, TokenDataset data, CpuBackend backend, int ranks) {
