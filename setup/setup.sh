@@ -6,7 +6,7 @@
 #   setup/setup.sh --version  print the Open MPI version the build uses (for -Dopenmpi.version)
 #   setup/setup.sh --for-tests  also what the test suite needs: a local Slurm (munge, slurmctld,
 #                             slurmd, slurm-client) for the end-to-end tests, and h5dump
-#                             (hdf5-tools) to read checkpoints back with HDF5's own tools
+#                             (hdf5-tools) and h5py (python3-h5py) to read checkpoints and logs back
 #
 # Idempotent: with everything present it only checks, in about a second.
 # Environment:
@@ -100,6 +100,7 @@ if [ "$FOR_TESTS" = 1 ]; then
   have slurmd    || need slurmd "Slurm node daemon (tests only)"
   have sbatch && have srun || need slurm-client "Slurm client commands (tests only)"
   have h5dump || need hdf5-tools "h5dump (tests only: checkpoint files are read back with HDF5's own tools)"
+  /usr/bin/python3 -c 'import h5py' >/dev/null 2>&1 || need python3-h5py "h5py for Debian's python3 (tests only: logs and checkpoints are read back with it)"
 fi
 
 # de-duplicate

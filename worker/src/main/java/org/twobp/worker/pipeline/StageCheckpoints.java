@@ -76,6 +76,33 @@ public final class StageCheckpoints {
     }
 
     /**
+     * After resuming from {@code step} (0 = a fresh start), checkpoint folders of later steps
+     * belong to an abandoned history (damaged, incomplete, or not chosen): they are renamed to
+     * {@code stale-step-N-<time>}, kept for inspection but invisible to resume, so that the
+     * continued run can save those steps again. Rank 0 only, between barriers.
+     */
+    public static List<Path> setAsideNewerThan(Path runDir, long step) {
+        Path dir = runDir.resolve("checkpoints");
+        List<Path> moved = new ArrayList<>();
+        if (!java.nio.file.Files.isDirectory(dir)) {
+            return moved;
+        }
+        try (var entries = java.nio.file.Files.list(dir)) {
+            for (Path p : entries.toList()) {
+                String n = p.getFileName().toString();
+                if (n.matches("step-\\d+") && Long.parseLong(n.substring(5)) > step) {
+                    Path target = dir.resolve("stale-" + n + "-" + System.currentTimeMillis());
+                    java.nio.file.Files.move(p, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    moved.add(target);
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot set aside stale checkpoints in " + dir + ": " + e.getMessage(), e);
+        }
+        return moved;
+    }
+
+    /**
      * Loads the checkpoint {@code option} names (auto, latest, a step, a path, none) into this
      * rank's stages and the data position; returns what was chosen (fresh when nothing was).
      */

@@ -167,6 +167,12 @@ public final class WorkerMain {
                     System.out.println(resumed.fresh() ? "resume    none: a fresh start (run folder " + runDir + ")"
                             : "resume    from " + resumed.dir() + " (step " + resumed.step() + ")");
                 }
+                transport.barrier(); // every rank has chosen before anything is moved
+                if (lead) {
+                    for (Path stale : StageCheckpoints.setAsideNewerThan(runDir, resumed.fresh() ? 0 : resumed.step())) {
+                        System.out.println("resume    set aside " + stale + " (a later step of an abandoned history)");
+                    }
+                }
             }
             RunLogWriter log = runDir == null ? null : new RunLogWriter(runDir.resolve("logs"), transport.rank(),
                     LOG_SEGMENT_STEPS, runAttributes(transport, backend), config.toToml());

@@ -97,6 +97,45 @@ class ExactResumeTest {
         assertTrue(Files.exists(dir.resolve("checkpoints/step-" + K + "/manifest.txt")), "the manifest is written");
     }
 
+    /**
+     * A 4-stage checkpoint continued on 4, 2 and 1 ranks: the same weights within the pipeline
+     * equality tolerance (different stage cuts only reorder floating-point sums).
+     */
+    @Test
+    void aFourStageCheckpointContinuesOnTwoAndOneStages(@TempDir Path dir) throws Exception {
+        RunConfig cfg = config("1f1b-1", true);
+        // the same global batch on every layout: 4 micro-batches of the same size
+        RunConfig fixedM = new RunConfig(cfg.model(), cfg.train(),
+                PipelineConfig.of(Map.of("schedule", "1f1b-1", "two_bp", true, "microbatches", 4L)), cfg.checkpoint());
+        Path saved = dir.resolve("p4");
+        run(fixedM, 4, K, saved, false, true);
+        Map<String, float[]> onFour = null;
+        for (int ranks : new int[] {4, 2, 1}) {
+            Path copy = dir.resolve("continue-" + ranks);
+            copyTree(saved, copy);
+            Map<String, float[]> w = run(fixedM, ranks, N, copy, true, false);
+            if (onFour == null) {
+                onFour = w;
+            } else {
+                double diff = SingleProcessReference.maxRelativeDifference(w, onFour);
+                assertTrue(diff <= PipelineEqualityTest.ADAMW_TOLERANCE, ranks + " stages differ from 4 by " + diff);
+            }
+        }
+    }
+
+    static void copyTree(Path from, Path to) throws java.io.IOException {
+        try (Stream<Path> all = Files.walk(from)) {
+            for (Path p : all.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+    }
+
     @Test
     void aDifferentModelShapeIsRefusedWithWhatDiffers(@TempDir Path dir) {
         run(config("1f1b-1", true), 2, 1, dir, false, true);
