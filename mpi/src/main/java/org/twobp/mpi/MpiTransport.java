@@ -165,18 +165,6 @@ public final class MpiTransport implements Transport {
         }
     }
 
-    @Override public void allreduce(float[] values, ReduceOp op) {
-        double[] d = new double[values.length];
-        for (int i = 0; i < d.length; i++) {
-            d[i] = values[i];
-        }
-        // floats are reduced in double and rounded once: the same on every rank
-        allreduce(d, op);
-        for (int i = 0; i < d.length; i++) {
-            values[i] = (float) d[i];
-        }
-    }
-
     @Override public void allreduce(double[] values, ReduceOp op) {
         String name = "allreduce(" + values.length + " doubles, " + op + ")";
         checkCaller(name, TransportException.NONE, TransportException.NONE, (long) values.length * Double.BYTES);

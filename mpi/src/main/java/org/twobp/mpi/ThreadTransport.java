@@ -91,18 +91,6 @@ public final class ThreadTransport implements Transport {
         return world.recv(this, Kind.BYTE, data, source, tag);
     }
 
-    @Override public void allreduce(float[] values, ReduceOp op) {
-        // as MpiTransport: reduced in double and rounded once
-        double[] d = new double[values.length];
-        for (int i = 0; i < d.length; i++) {
-            d[i] = values[i];
-        }
-        allreduce(d, op);
-        for (int i = 0; i < d.length; i++) {
-            values[i] = (float) d[i];
-        }
-    }
-
     @Override public void allreduce(double[] values, ReduceOp op) {
         double[] result = (double[]) world.collective(this, "allreduce(double[" + values.length + "], " + op + ")",
                 values.clone(), inputs -> {

@@ -77,8 +77,20 @@ public interface Transport extends AutoCloseable {
         return irecv(data, source, tag).await();
     }
 
-    /** In place: every rank ends with the element-wise reduction over all ranks. */
-    void allreduce(float[] values, ReduceOp op);
+    /**
+     * In place: every rank ends with the element-wise reduction over all ranks. Floats are
+     * reduced in double and rounded once, so every implementation gives the same result.
+     */
+    default void allreduce(float[] values, ReduceOp op) {
+        double[] d = new double[values.length];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = values[i];
+        }
+        allreduce(d, op);
+        for (int i = 0; i < d.length; i++) {
+            values[i] = (float) d[i];
+        }
+    }
 
     /** In place: every rank ends with the element-wise reduction over all ranks. */
     void allreduce(double[] values, ReduceOp op);
