@@ -184,7 +184,7 @@ public final class BenchPipeline {
 
     static String run(Transport t, RunConfig cfg, int rounds, List<String> schedules) {
         StringBuilder out = new StringBuilder();
-        String header = String.format(Locale.ROOT, "%-22s %3s %9s %9s %8s %9s %6s %15s %15s %21s%n", "schedule", "M",
+        String header = String.format(Locale.ROOT, "%-28s %3s %9s %9s %8s %9s %6s %15s %15s %21s%n", "schedule", "M",
                 "tok/s", "tok/s 2BP", "speed-up", "predicted", "ratio", "bubble meas.", "bubble sim.",
                 "peak MiB per rank");
         String intro = String.format(Locale.ROOT, "2BP speed-up per schedule: %s, %d ranks, %d timed steps per variant"
@@ -257,8 +257,8 @@ public final class BenchPipeline {
                     pair[0].peakBytesByRank()[r] / 1048576.0, pair[1].peakBytesByRank()[r] / 1048576.0));
         }
         String label = explicit != null ? "auto (" + schedules[1].name() + ")" : pair[1].name().replace(" + 2BP", "");
-        return String.format(Locale.ROOT, "%-22s %3d %9.0f %9.0f %7.3fx %8.3fx %5.1f%% %5.1f%% -> %4.1f%% %15s %21s%n",
-                label.length() > 22 ? label.substring(0, 22) : label, pair[1].microbatches(), pair[0].tokensPerSecond(),
+        return String.format(Locale.ROOT, "%-28s %3d %9.0f %9.0f %7.3fx %8.3fx %5.1f%% %5.1f%% -> %4.1f%% %15s %21s%n",
+                label.length() > 28 ? label.substring(0, 28) : label, pair[1].microbatches(), pair[0].tokensPerSecond(),
                 pair[1].tokensPerSecond(), speedup, predicted, 100 * speedup / predicted, 100 * pair[0].bubble(),
                 100 * pair[1].bubble(), simBubble, peaks);
     }
