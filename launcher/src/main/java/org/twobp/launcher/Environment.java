@@ -76,11 +76,30 @@ record Environment(Map<String, String> env, String openMpiVersion, String openMp
         return env.containsKey("SLURM_JOB_ID");
     }
 
+    /** Tasks of the allocation this process runs in, or -1 outside one (or when Slurm does not say). */
+    int slurmTasks() {
+        if (!inSlurmAllocation()) {
+            return -1;
+        }
+        int n = intOr("SLURM_NTASKS", -1);
+        return n > 0 ? n : intOr("SLURM_NPROCS", -1);
+    }
+
+    /** The program's path on PATH, or null. */
+    static String which(String program) {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
+                return Path.of(dir, program).toString();
+            }
+        }
+        return null;
+    }
+
     /** Settings that will make a run fail or bind ranks to the wrong devices. */
     List<String> warnings() {
         List<String> w = new ArrayList<>();
         if (openMpiVersion == null) {
-            w.add("Open MPI not found (ompi_info is not on PATH): install openmpi-bin or 'module load openmpi'");
+            w.add("Open MPI not found (ompi_info is not on PATH): apt-get install openmpi-bin libopenmpi-dev (make setup does it), or 'module load openmpi' on a cluster");
         }
         if (!mpiJarOnClasspath) {
             w.add("Open MPI's Java bindings (mpi.jar) are not on the class path: run 'make build' (set-up builds mpi.jar)");
@@ -159,7 +178,8 @@ record Environment(Map<String, String> env, String openMpiVersion, String openMp
             s.append("  Slurm         not inside an allocation").append('\n');
         }
         for (String k : new String[] {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
-                "PMIX_RANK", "PMIX_NAMESPACE", "SLURM_PROCID", "SLURM_LOCALID", "SLURM_NODEID"}) {
+                "PMIX_RANK", "PMIX_NAMESPACE", "SLURM_PROCID", "SLURM_LOCALID", "SLURM_NODEID", "SLURM_CPUS_PER_TASK",
+                "SLURM_JOB_GPUS", "SLURM_STEP_GPUS", "SLURM_RESTART_COUNT"}) {
             if (env.containsKey(k)) {
                 s.append(String.format("  %-22s%s%n", k, env.get(k)));
             }

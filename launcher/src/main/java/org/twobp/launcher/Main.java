@@ -16,7 +16,8 @@ public final class Main {
 
     static Map<String, Command> commands() {
         Map<String, Command> m = new LinkedHashMap<>();
-        for (Command c : new Command[] {new SimulateCommand(), new EnvCommand()}) {
+        for (Command c : new Command[] {new TrainCommand(), new SubmitCommand(), new ResumeCommand(),
+                new StatusCommand(), new AnalyzeCommand(), new SimulateCommand(), new CkptCommand(), new EnvCommand()}) {
             m.put(c.name(), c);
         }
         return m;
@@ -47,7 +48,11 @@ public final class Main {
             System.err.print(usage());
             return USAGE;
         }
-        String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
+        return execute(c, java.util.Arrays.copyOfRange(args, 1, args.length));
+    }
+
+    /** Runs one command: usage errors print a pointer to --help and give exit code 2, other failures 1. */
+    static int execute(Command c, String[] rest) {
         try {
             return c.run(rest);
         } catch (UsageException e) {

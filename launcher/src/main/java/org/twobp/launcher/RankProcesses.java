@@ -1,8 +1,5 @@
 package org.twobp.launcher;
 
-import java.io.File;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /** How a rank's JVM is started: the same java, class path and native library path as the launcher. */
@@ -12,17 +9,7 @@ final class RankProcesses {
     }
 
     static List<String> javaCommand(String openMpiLibdir) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        String libPath = System.getProperty("java.library.path", "");
-        if (openMpiLibdir != null && !(File.pathSeparator + libPath + File.pathSeparator)
-                .contains(File.pathSeparator + openMpiLibdir + File.pathSeparator)) {
-            libPath = openMpiLibdir + (libPath.isEmpty() ? "" : File.pathSeparator + libPath);
-        }
-        cmd.add("-Djava.library.path=" + libPath);
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        return cmd;
+        return Site.current(openMpiLibdir).javaCommand();
     }
 
     /** mpirun refuses to run as root unless told; containers and CI run as root. */

@@ -1,0 +1,174 @@
+package org.twobp.launcher;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.function.Supplier;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Every bad input stops the launcher before anything starts, with exit code 2 and a message that
+ * names the problem and the fix; nothing is written.
+ */
+class BadInputTest {
+
+    static final String TINY = Path.of("..", "configs", "llama-tiny.toml").toString();
+    static final Supplier<Environment> CPU_ONLY = () -> EnvironmentDetectionTest.env(Map.of(), 0);
+
+    @TempDir
+    Path dir;
+
+    /** {exit code, stdout, stderr} of one command. */
+    static Object[] run(Command c, String... args) {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        ByteArrayOutputStream e = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(o, true));
+        System.setErr(new PrintStream(e, true));
+        int code;
+        try {
+            code = Main.execute(c, args);
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+        return new Object[] {code, o.toString(), e.toString()};
+    }
+
+    private void usageError(String expected, Command c, String... args) {
+        Object[] r = run(c, args);
+        String err = (String) r[2];
+        System.out.println("twobp " + c.name() + " " + String.join(" ", args) + "\n  -> " + err.strip().replace("\n", "\n     "));
+        assertEquals(2, r[0], "exit code of " + String.join(" ", args) + "; stderr:\n" + err);
+        assertTrue(err.contains(expected), "expected '" + expected + "' in:\n" + err);
+        assertTrue(err.contains("see: twobp " + c.name() + " --help"), err);
+    }
+
+    private String runDir() {
+        return dir.resolve("run").toString();
+    }
+
+    private void train(String expected, String... args) {
+        String[] all = new String[args.length + 2];
+        System.arraycopy(args, 0, all, 0, args.length);
+        all[args.length] = "--run-dir";
+        all[args.length + 1] = runDir();
+        usageError(expected, new TrainCommand(CPU_ONLY), all);
+        assertFalse(Files.exists(dir.resolve("run")), "a bad input must not write the run folder");
+    }
+
+    private void submit(String expected, String... args) {
+        String[] all = new String[args.length + 2];
+        System.arraycopy(args, 0, all, 0, args.length);
+        all[args.length] = "--run-dir";
+        all[args.length + 1] = runDir();
+        usageError(expected, new SubmitCommand(CPU_ONLY), all);
+        assertFalse(Files.exists(dir.resolve("run")), "a bad input must not write the run folder");
+    }
+
+    @Test
+    void missingConfig() {
+        train("config file no/such.toml does not exist", "--config", "no/such.toml", "--dry-run");
+        train("--config FILE is required", "--nproc", "2");
+        submit("config file no/such.toml does not exist", "--config", "no/such.toml", "--nodes", "1",
+                "--gpus-per-node", "1", "--time", "1:00:00");
+    }
+
+    @Test
+    void unknownKeys() throws Exception {
+        train("unknown training setting bogus", "--config", TINY, "--set", "train.bogus=1", "--dry-run");
+        train("needs a section", "--config", TINY, "--set", "schedule.name=gpipe", "--dry-run");
+        Path cfg = dir.resolve("typo.toml");
+        Files.writeString(cfg, Files.readString(Path.of(TINY)).replace("log_every = 50", "log_evry = 50"));
+        train("unknown key [train].log_evry", "--config", cfg.toString(), "--dry-run");
+        Path notToml = dir.resolve("broken.toml");
+        Files.writeString(notToml, "[model\ndim = 64\n");
+        train("not valid TOML", "--config", notToml.toString(), "--dry-run");
+    }
+
+    @Test
+    void wrongTypes() throws Exception {
+        train("steps must be a number, got \"abc\"", "--config", TINY, "--set", "train.steps=abc", "--dry-run");
+        train("two_bp must be true or false", "--config", TINY, "--set", "pipeline.two_bp=maybe", "--dry-run");
+        train("a value is not a number", "--config", TINY, "--set", "model.seq_len=long", "--dry-run");
+        train("unknown schedule 'gpip'", "--config", TINY, "--set", "pipeline.schedule=gpip", "--dry-run");
+        train("--set needs section.key=value", "--config", TINY, "--set", "train.steps", "--dry-run");
+        train("--nproc needs a whole number, got 'two'", "--config", TINY, "--nproc", "two", "--dry-run");
+        train("(overrides go with --set KEY=VALUE)", "--config", TINY, "train.steps=5");
+    }
+
+    @Test
+    void moreRanksThanTheModelHasBlocks() {
+        train("16 stages but the model has only 4 blocks", "--config", TINY, "--nproc", "16", "--dry-run");
+        submit("8 ranks (2 nodes x 4 GPUs): 8 stages but the model has only 4 blocks", "--config", TINY, "--nodes", "2",
+                "--gpus-per-node", "4", "--time", "01:00:00", "--dry-run");
+    }
+
+    @Test
+    void nodesTimesGpusThatTheScheduleCannotDivide() {
+        submit("3 ranks (3 nodes x 1 GPU): Interleaved 1F1B with 3 ranks and 4 micro-batches: interleaved 1F1B needs"
+                        + " micro-batches to be a multiple of ranks", "--config",
+                Path.of("..", "configs", "llama-small.toml").toString(), "--nodes", "3", "--gpus-per-node", "1",
+                "--time", "01:00:00", "--set", "pipeline.schedule=interleaved", "--set", "pipeline.microbatches=4",
+                "--dry-run");
+        submit("--ntasks-per-node 3 with --gpus-per-node 4: twobp runs one rank per GPU", "--config", TINY, "--nodes", "1",
+                "--gpus-per-node", "4", "--ntasks-per-node", "3", "--time", "1:00:00");
+    }
+
+    @Test
+    void badJobShapes() {
+        submit("--time is required", "--config", TINY, "--nodes", "1", "--gpus-per-node", "2");
+        submit("--gpus-per-node is required (0 for CPU ranks", "--config", TINY, "--nodes", "1", "--time", "10");
+        submit("--nodes must be at least 1, got 0", "--config", TINY, "--nodes", "0", "--gpus-per-node", "2", "--time", "10");
+        submit("--time 4h: use HH:MM:SS", "--config", TINY, "--nodes", "1", "--gpus-per-node", "2", "--time", "4h");
+        submit("--time 1:75:00: minutes and seconds go up to 59", "--config", TINY, "--nodes", "1", "--gpus-per-node", "2",
+                "--time", "1:75:00");
+        submit("--signal-margin 60 s is not shorter than the time limit 00:01:00", "--config", TINY, "--nodes", "1",
+                "--gpus-per-node", "2", "--time", "1", "--signal-margin", "60");
+        submit("--launch slurm: choose mpirun or srun", "--config", TINY, "--nodes", "1", "--gpus-per-node", "2", "--time",
+                "10", "--launch", "slurm");
+        submit("--max-restarts must be at least 0", "--config", TINY, "--nodes", "1", "--gpus-per-node", "2", "--time",
+                "10", "--max-restarts", "-1");
+        submit("--template nope.template does not exist", "--config", TINY, "--nodes", "1", "--gpus-per-node", "2",
+                "--time", "10", "--template", "nope.template");
+    }
+
+    @Test
+    void anExistingRunIsNeverOverwritten() throws Exception {
+        Path run = dir.resolve("old");
+        Files.createDirectories(run.resolve("checkpoints"));
+        Files.writeString(run.resolve("config.toml"), "[model]\n");
+        usageError("already holds a run: continue it with 'twobp resume " + run.toAbsolutePath().normalize() + "'",
+                new TrainCommand(CPU_ONLY), "--config", TINY, "--run-dir", run.toString());
+        usageError("give --name or --run-dir, not both", new TrainCommand(CPU_ONLY), "--config", TINY, "--name", "a",
+                "--run-dir", run.toString());
+        usageError("--name 'a/b': use letters", new TrainCommand(CPU_ONLY), "--config", TINY, "--name", "a/b");
+        assertEquals("[model]\n", Files.readString(run.resolve("config.toml")));
+    }
+
+    @Test
+    void resumeNeedsARunFolder() throws Exception {
+        usageError("which run?", new ResumeCommand(CPU_ONLY));
+        usageError("run folder " + dir.resolve("none") + " does not exist", new ResumeCommand(CPU_ONLY),
+                dir.resolve("none").toString());
+        Files.createDirectories(dir.resolve("empty"));
+        usageError("is not a run folder: it has no config.toml", new ResumeCommand(CPU_ONLY),
+                dir.resolve("empty").toString());
+    }
+
+    @Test
+    void unknownCommandsAndOptions() {
+        Object[] r = run(new TrainCommand(CPU_ONLY), "--config", TINY, "--nprocs", "2");
+        assertEquals(2, r[0]);
+        assertTrue(((String) r[2]).contains("Unrecognized option: --nprocs"), (String) r[2]);
+    }
+}
