@@ -4,7 +4,11 @@ import java.util.List;
 
 import org.twobp.worker.model.BlockCost;
 import org.twobp.worker.model.Model;
+import org.twobp.worker.model.ModelConfig;
+import org.twobp.worker.schedule.Lowering;
 import org.twobp.worker.schedule.Schedule;
+import org.twobp.worker.schedule.ScheduleValidator;
+import org.twobp.worker.train.TrainConfig;
 
 /**
  * What a run on {@code ranks} ranks will do, worked out without allocating anything: the
@@ -14,13 +18,29 @@ import org.twobp.worker.schedule.Schedule;
 public record PipelinePlan(Schedule schedule, int[] cuts, List<BlockCost> costs) {
 
     public static PipelinePlan of(RunConfig cfg, int ranks) {
+        return of(cfg.model(), cfg.train(), cfg.pipeline(), ranks, null);
+    }
+
+    /**
+     * With {@code explicit} given (lowered or compute-only, e.g. from the automatic scheduler) it
+     * is validated and used instead of the schedule {@code p} names.
+     */
+    public static PipelinePlan of(ModelConfig model, TrainConfig train, PipelineConfig p, int ranks, Schedule explicit) {
         if (ranks < 1) {
             throw new IllegalArgumentException("a run needs at least one rank, got " + ranks);
         }
-        PipelineConfig p = cfg.pipeline();
-        Schedule schedule = p.family().build(ranks, p.microbatches(ranks), p.twoBp(), p.chunksPerRank(),
-                p.stashCap(ranks));
-        List<BlockCost> costs = Model.costs(cfg.model(), cfg.train().microBatchSize(), cfg.model().seqLen());
+        Schedule schedule;
+        if (explicit == null) {
+            schedule = p.family().build(ranks, p.microbatches(ranks), p.twoBp(), p.chunksPerRank(), p.stashCap(ranks));
+        } else {
+            if (explicit.ranks() != ranks) {
+                throw new IllegalArgumentException("schedule '" + explicit.name() + "' is for " + explicit.ranks()
+                        + " ranks, the job has " + ranks);
+            }
+            schedule = ScheduleValidator.validate(explicit.hasCommunication() ? explicit
+                    : Lowering.addCommunication(explicit));
+        }
+        List<BlockCost> costs = Model.costs(model, train.microBatchSize(), model.seqLen());
         int[] cuts = Partitioner.cut(p.partition(), costs, schedule.stages());
         return new PipelinePlan(schedule, cuts, costs);
     }

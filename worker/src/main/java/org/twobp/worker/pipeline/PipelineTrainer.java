@@ -10,19 +10,14 @@ import org.twobp.mpi.ReduceOp;
 import org.twobp.mpi.Transport;
 import org.twobp.worker.backend.Backend;
 import org.twobp.worker.backend.OpKind;
-import org.twobp.worker.model.BlockCost;
 import org.twobp.worker.model.MicroBatch;
 import org.twobp.worker.model.Model;
 import org.twobp.worker.model.ModelConfig;
 import org.twobp.worker.model.StageContext;
-import org.twobp.worker.optim.AdamW;
 import org.twobp.worker.optim.GradClip;
 import org.twobp.worker.optim.LrSchedule;
 import org.twobp.worker.optim.Optimizer;
-import org.twobp.worker.optim.SgdMomentum;
-import org.twobp.worker.schedule.Lowering;
 import org.twobp.worker.schedule.Schedule;
-import org.twobp.worker.schedule.ScheduleValidator;
 import org.twobp.worker.train.TrainConfig;
 
 /**
@@ -39,8 +34,7 @@ public final class PipelineTrainer {
     private final PipelineConfig pipeline;
     private final Backend backend;
     private final Schedule schedule;
-    private final int[] cuts;
-    private final List<BlockCost> costs;
+    private final PipelinePlan plan;
     private final Map<Integer, Model> models = new LinkedHashMap<>();
     private final Map<Integer, Optimizer> optimizers = new LinkedHashMap<>();
     private final LrSchedule lrSchedule;
@@ -65,31 +59,16 @@ public final class PipelineTrainer {
         this.pipeline = pipeline;
         this.backend = backend;
         int ranks = transport.size();
-        int m = pipeline.microbatches(ranks);
         this.microBatchSize = train.microBatchSize();
-        if (schedule == null) {
-            this.schedule = pipeline.family().build(ranks, m, pipeline.twoBp(), pipeline.chunksPerRank(),
-                    pipeline.stashCap(ranks));
-        } else {
-            if (schedule.ranks() != ranks) {
-                throw new IllegalArgumentException("schedule '" + schedule.name() + "' is for " + schedule.ranks()
-                        + " ranks, the job has " + ranks);
-            }
-            this.schedule = ScheduleValidator.validate(schedule.hasCommunication() ? schedule
-                    : Lowering.addCommunication(schedule));
-        }
-        this.costs = Model.costs(modelConfig, microBatchSize, modelConfig.seqLen());
-        this.cuts = Partitioner.cut(pipeline.partition(), costs, this.schedule.stages());
+        this.plan = PipelinePlan.of(modelConfig, train, pipeline, ranks, schedule);
+        this.schedule = plan.schedule();
+        int[] cuts = plan.cuts();
         for (int stage : this.schedule.placement().stagesOf(transport.rank())) {
             Model model = Model.create(modelConfig, backend, cuts[stage], cuts[stage + 1]);
             models.put(stage, model);
-            optimizers.put(stage, "sgd".equals(train.optimizer())
-                    ? new SgdMomentum(backend, model.parameters(), (float) train.momentum(), (float) train.weightDecay(), false)
-                    : new AdamW(backend, model.parameters(), (float) train.beta1(), (float) train.beta2(),
-                            (float) train.eps(), (float) train.weightDecay()));
+            optimizers.put(stage, train.newOptimizer(backend, model.parameters()));
         }
-        this.lrSchedule = new LrSchedule(train.lr(), train.minLr(), Math.min(train.warmupSteps(), train.steps()),
-                train.steps());
+        this.lrSchedule = train.lrSchedule();
         this.executor = new StageExecutor(transport, this.schedule, models, backend, microBatchSize * modelConfig.seqLen(),
                 modelConfig.dim(), fault);
     }
@@ -107,12 +86,9 @@ public final class PipelineTrainer {
         return models;
     }
 
-    public int[] cuts() {
-        return cuts.clone();
-    }
-
-    public List<BlockCost> costs() {
-        return costs;
+    /** The schedule and stage cuts this rank runs. */
+    public PipelinePlan plan() {
+        return plan;
     }
 
     public Backend backend() {

@@ -274,9 +274,8 @@ public final class WorkerMain {
         System.out.println("schedule  " + t.schedule().name() + ": " + ranks + " ranks, " + t.schedule().stages()
                 + " stages, " + t.schedule().microbatches() + " micro-batches of " + t.train().microBatchSize()
                 + " x " + m.seqLen() + " tokens (global batch " + t.globalBatchSize() + " sequences)");
-        for (int st = 0; st + 1 < t.cuts().length; st++) {
-            System.out.println("          " + Partitioner.describe(t.cuts(), t.costs()).get(st) + "  -> rank "
-                    + t.schedule().placement().rankOf(st));
+        for (String line : t.plan().describe()) {
+            System.out.println("          " + line);
         }
         System.out.println("train     " + t.train().steps() + " steps, " + t.train().optimizer() + ", lr " + t.train().lr()
                 + " -> " + t.train().minLr() + ", grad clip " + t.train().gradClip());

@@ -169,6 +169,20 @@ public record TrainConfig(String data, int steps, int batchSize, int microBatche
         }
     }
 
+    /** The optimizer these settings describe, over {@code params}. */
+    public org.twobp.worker.optim.Optimizer newOptimizer(org.twobp.worker.backend.Backend backend,
+                                                         org.twobp.worker.tensor.ParameterSet params) {
+        return "sgd".equals(optimizer)
+                ? new org.twobp.worker.optim.SgdMomentum(backend, params, (float) momentum, (float) weightDecay, false)
+                : new org.twobp.worker.optim.AdamW(backend, params, (float) beta1, (float) beta2, (float) eps,
+                        (float) weightDecay);
+    }
+
+    /** Warm-up then cosine decay over the run's steps. */
+    public org.twobp.worker.optim.LrSchedule lrSchedule() {
+        return new org.twobp.worker.optim.LrSchedule(lr, minLr, Math.min(warmupSteps, steps), steps);
+    }
+
     /** Sequences per micro-batch. */
     public int microBatchSize() {
         return batchSize / microBatches;

@@ -9,11 +9,9 @@ import org.twobp.worker.model.MicroBatch;
 import org.twobp.worker.model.Model;
 import org.twobp.worker.model.ModelConfig;
 import org.twobp.worker.model.StageContext;
-import org.twobp.worker.optim.AdamW;
 import org.twobp.worker.optim.GradClip;
 import org.twobp.worker.optim.LrSchedule;
 import org.twobp.worker.optim.Optimizer;
-import org.twobp.worker.optim.SgdMomentum;
 
 /**
  * Single-process training: the whole model on one backend, one optimizer step per global batch.
@@ -33,13 +31,8 @@ public final class Trainer {
     public Trainer(ModelConfig config, TrainConfig train, Backend backend) {
         this.model = Model.create(config, backend);
         this.train = train;
-        this.optimizer = "sgd".equals(train.optimizer())
-                ? new SgdMomentum(backend, model.parameters(), (float) train.momentum(), (float) train.weightDecay(),
-                        false)
-                : new AdamW(backend, model.parameters(), (float) train.beta1(), (float) train.beta2(),
-                        (float) train.eps(), (float) train.weightDecay());
-        this.schedule = new LrSchedule(train.lr(), train.minLr(), Math.min(train.warmupSteps(), train.steps()),
-                train.steps());
+        this.optimizer = train.newOptimizer(backend, model.parameters());
+        this.schedule = train.lrSchedule();
         int needed = "split".equals(train.backward()) ? train.microBatches() : 1;
         for (int i = 0; i < needed; i++) {
             contexts.add(model.newContext());
