@@ -1,9 +1,6 @@
 package org.twobp.tests.pipeline;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,6 +17,7 @@ import org.twobp.worker.model.ModelConfig;
 import org.twobp.worker.pipeline.PipelineConfig;
 import org.twobp.worker.pipeline.PipelineTrainer;
 import org.twobp.worker.pipeline.SingleProcessReference;
+import org.twobp.worker.pipeline.WeightFiles;
 import org.twobp.worker.schedule.gen.ScheduleFamily;
 import org.twobp.worker.train.TrainConfig;
 
@@ -82,13 +80,7 @@ public final class PipelineEqualityMain {
                         weights.putAll(SingleProcessReference.weights(m));
                     }
                 }
-                Path dir = out.resolve(caseName(c));
-                Files.createDirectories(dir);
-                for (Map.Entry<String, float[]> e : weights.entrySet()) {
-                    ByteBuffer b = ByteBuffer.allocate(e.getValue().length * 4).order(ByteOrder.LITTLE_ENDIAN);
-                    b.asFloatBuffer().put(e.getValue());
-                    Files.write(dir.resolve(e.getKey() + ".f32"), b.array());
-                }
+                WeightFiles.write(out.resolve(caseName(c)), weights);
                 t.barrier();
                 if (t.rank() == 0) {
                     System.out.println("equality: " + caseName(c) + " done on " + t.size() + " ranks");

@@ -22,7 +22,8 @@ import org.twobp.checkpoints.Resolution;
 import org.twobp.checkpoints.ResumeResolver;
 import org.twobp.checkpoints.Verifier;
 import org.twobp.checkpoints.VerifyReport;
-import org.twobp.tests.MpiRun;
+import org.twobp.tests.MarkedJob;
+import org.twobp.worker.pipeline.WeightFiles;
 
 /**
  * Nothing is lost when a run dies at any moment: a training run that checkpoints every step is
@@ -37,29 +38,16 @@ class CrashResumeTest {
     private static final int STEPS = 240;
     private static final int KILLS = 20;
 
-    private static List<String> command(Path runDir, String marker, String... extra) {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of("mpirun", "--oversubscribe", "-np", "2", "-x", "OPENBLAS_NUM_THREADS=1",
-                java, "-Xmx512m", "-Dtwobp.test.marker=" + marker, "-cp", MpiRun.rankClasspath(),
-                "org.twobp.worker.pipeline.WorkerMain", "--config", CONFIG, "--steps", String.valueOf(STEPS),
+    private static List<String> args(Path runDir, String... extra) {
+        List<String> a = new ArrayList<>(List.of("--config", CONFIG, "--steps", String.valueOf(STEPS),
                 "--set", "train.threads=1", "--set", "train.log_every=1000", "--set", "checkpoint.every=1",
                 "--run-dir", runDir.toString()));
-        cmd.addAll(List.of(extra));
-        return cmd;
+        a.addAll(List.of(extra));
+        return a;
     }
 
-    private static Process start(List<String> cmd, Path log) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put("OMPI_ALLOW_RUN_AS_ROOT", "1");
-        pb.environment().put("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-        return pb.start();
-    }
-
-    private static List<ProcessHandle> rankJvms(String marker) {
-        return ProcessHandle.allProcesses()
-                .filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false))
-                .filter(p -> p.info().commandLine().map(c -> c.contains("-Dtwobp.test.marker=" + marker)).orElse(false))
-                .toList();
+    private static Process start(String marker, Path log, List<String> args) throws Exception {
+        return MarkedJob.mpirun(2, marker, log, "org.twobp.worker.pipeline.WorkerMain", args);
     }
 
     private static int finish(Process p, Path log) throws Exception {
@@ -74,8 +62,8 @@ class CrashResumeTest {
     @Test
     void randomKillsNeverLeaveAPartialCheckpointAndResumeIsExact(@TempDir Path dir) throws Exception {
         Path straight = dir.resolve("straight");
-        Process s = start(command(straight, UUID.randomUUID().toString(), "--dump-weights",
-                straight.resolve("weights").toString()), dir.resolve("straight.log"));
+        Process s = start(UUID.randomUUID().toString(), dir.resolve("straight.log"), args(straight, "--dump-weights",
+                straight.resolve("weights").toString()));
         assertEquals(0, finish(s, dir.resolve("straight.log")), Files.readString(dir.resolve("straight.log")));
 
         Path crashed = dir.resolve("crashed");
@@ -85,15 +73,15 @@ class CrashResumeTest {
         for (int k = 0; k < KILLS; k++) {
             String marker = UUID.randomUUID().toString();
             Path log = dir.resolve("kill-" + k + ".log");
-            Process p = start(command(crashed, marker), log);
+            Process p = start(marker, log, args(crashed));
             try {
                 // wait until the ranks are up and training, then a random moment more
                 long deadline = System.nanoTime() + 60_000_000_000L;
-                while (rankJvms(marker).size() < 2 && p.isAlive() && System.nanoTime() < deadline) {
+                while (MarkedJob.rankJvms(marker).size() < 2 && p.isAlive() && System.nanoTime() < deadline) {
                     Thread.sleep(20);
                 }
                 Thread.sleep(1200 + random.nextInt(1500));
-                List<ProcessHandle> ranks = rankJvms(marker);
+                List<ProcessHandle> ranks = MarkedJob.rankJvms(marker);
                 if (!ranks.isEmpty()) {
                     ranks.get(random.nextInt(ranks.size())).destroyForcibly();
                     killedDuringRun++;
@@ -133,16 +121,16 @@ class CrashResumeTest {
         assertFalse(Verifier.verify(newest).ok(), "verify detects the flipped byte");
 
         Path finalLog = dir.resolve("final.log");
-        Process last = start(command(crashed, UUID.randomUUID().toString(), "--dump-weights",
-                crashed.resolve("weights").toString()), finalLog);
+        Process last = start(UUID.randomUUID().toString(), finalLog, args(crashed, "--dump-weights",
+                crashed.resolve("weights").toString()));
         int code = finish(last, finalLog);
         String out = Files.readString(finalLog);
         assertEquals(0, code, out);
         assertTrue(out.contains("resume    skipped") && out.contains(newest.getFileName().toString()), out);
         assertTrue(out.contains("resume    from") && out.contains("set aside"), out);
 
-        Map<String, float[]> expected = MpiPipelineEqualityTest.read(straight.resolve("weights"));
-        Map<String, float[]> actual = MpiPipelineEqualityTest.read(crashed.resolve("weights"));
+        Map<String, float[]> expected = WeightFiles.read(straight.resolve("weights"));
+        Map<String, float[]> actual = WeightFiles.read(crashed.resolve("weights"));
         assertEquals(expected.keySet(), actual.keySet());
         for (String name : expected.keySet()) {
             assertArrayEquals(expected.get(name), actual.get(name), name + " differs from the uninterrupted run");

@@ -4,12 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Stream;
 
@@ -18,6 +15,7 @@ import org.junit.jupiter.api.TestFactory;
 import org.twobp.tests.MpiRun;
 import org.twobp.worker.pipeline.PipelineConfig;
 import org.twobp.worker.pipeline.SingleProcessReference;
+import org.twobp.worker.pipeline.WeightFiles;
 
 /**
  * Pipeline training under real mpirun with 2 and 4 ranks, every schedule with and without 2BP,
@@ -46,7 +44,7 @@ class MpiPipelineEqualityTest {
         return PipelineEqualityMain.cases().stream().map(c -> DynamicTest.dynamicTest(
                 PipelineEqualityMain.caseName(c) + " on " + ranks + " MPI ranks", () -> {
                     Path dir = run(ranks).resolve(PipelineEqualityMain.caseName(c));
-                    Map<String, float[]> actual = read(dir);
+                    Map<String, float[]> actual = WeightFiles.read(dir);
                     PipelineConfig pipe = PipelineConfig.of(Map.of("schedule", c[1], "two_bp", c[2]));
                     Map<String, float[]> expected = SingleProcessReference.weightsAfter(PipelineEqualityMain.model(),
                             PipelineEqualityMain.train(c[0]), pipe, ranks, PipelineEqualityMain.STEPS);
@@ -55,20 +53,6 @@ class MpiPipelineEqualityTest {
                     assertTrue(diff <= tolerance, PipelineEqualityMain.caseName(c) + " on " + ranks
                             + " ranks differs from single-process training by " + diff + " (tolerance " + tolerance + ")");
                 }));
-    }
-
-    static Map<String, float[]> read(Path dir) throws IOException {
-        Map<String, float[]> out = new LinkedHashMap<>();
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path f : files.sorted().toList()) {
-                String name = f.getFileName().toString();
-                ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(f)).order(ByteOrder.LITTLE_ENDIAN);
-                float[] v = new float[b.remaining() / 4];
-                b.asFloatBuffer().get(v);
-                out.put(name.substring(0, name.length() - 4), v);
-            }
-        }
-        return out;
     }
 
     @TestFactory

@@ -11,6 +11,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.twobp.tests.MpiRun;
+import org.twobp.worker.pipeline.WeightFiles;
 
 /**
  * Under mpirun: a run asked to stop (the STOP file, as the job script's signal trap would
@@ -45,8 +46,8 @@ class MpiStopResumeTest {
         assertEquals(0, b2.exitCode(), b2.output());
         assertTrue(b2.output().contains("(step 1)") && b2.output().contains("resume    from"), b2.output());
 
-        Map<String, float[]> expected = MpiPipelineEqualityTest.read(straight.resolve("weights"));
-        Map<String, float[]> actual = MpiPipelineEqualityTest.read(interrupted.resolve("weights"));
+        Map<String, float[]> expected = WeightFiles.read(straight.resolve("weights"));
+        Map<String, float[]> actual = WeightFiles.read(interrupted.resolve("weights"));
         assertEquals(expected.keySet(), actual.keySet());
         for (String name : expected.keySet()) {
             assertArrayEquals(expected.get(name), actual.get(name), name + " differs after stop and resume");

@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.twobp.tests.MpiRun;
+import org.twobp.tests.MarkedJob;
 
 /**
  * One rank failing mid-step ends the whole job promptly, names the rank, and leaves no process
@@ -27,30 +27,17 @@ class RankFailureTest {
 
     /** mpirun with 4 ranks of WorkerMain; every rank's JVM carries {@code marker} so we can find it. */
     private static Process start(Path log, String marker, String... workerArgs) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of("mpirun", "--oversubscribe", "-np", "4", "-x", "OPENBLAS_NUM_THREADS=1",
-                java, "-Xmx512m", "-Dtwobp.test.marker=" + marker, "-cp", MpiRun.rankClasspath(),
-                "org.twobp.worker.pipeline.WorkerMain", "--config", CONFIG.toString()));
-        cmd.addAll(List.of(workerArgs));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put("OMPI_ALLOW_RUN_AS_ROOT", "1");
-        pb.environment().put("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-        return pb.start();
+        List<String> args = new ArrayList<>(List.of("--config", CONFIG.toString()));
+        args.addAll(List.of(workerArgs));
+        return MarkedJob.mpirun(4, marker, log, "org.twobp.worker.pipeline.WorkerMain", args);
     }
 
-    /** Every process of the job still alive: mpirun and the rank JVMs carry the marker. */
     private static List<Long> ranksAlive(String marker) {
-        return ProcessHandle.allProcesses()
-                .filter(p -> p.info().commandLine().map(c -> c.contains("-Dtwobp.test.marker=" + marker)).orElse(false))
-                .map(ProcessHandle::pid).toList();
+        return MarkedJob.alive(marker).stream().map(ProcessHandle::pid).toList();
     }
 
-    /** The rank JVMs only (not mpirun). */
     private static List<Long> rankJvms(String marker) {
-        return ProcessHandle.allProcesses()
-                .filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false))
-                .filter(p -> p.info().commandLine().map(c -> c.contains("-Dtwobp.test.marker=" + marker)).orElse(false))
-                .map(ProcessHandle::pid).toList();
+        return MarkedJob.rankJvms(marker).stream().map(ProcessHandle::pid).toList();
     }
 
     private static void awaitLine(Path log, String needle, double seconds) throws Exception {

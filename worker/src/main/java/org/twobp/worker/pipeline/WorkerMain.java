@@ -1,8 +1,6 @@
 package org.twobp.worker.pipeline;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,7 +20,6 @@ import org.twobp.mpi.Transport;
 import org.twobp.worker.backend.cpu.CpuBackend;
 import org.twobp.worker.model.Model;
 import org.twobp.worker.tensor.MemoryCategory;
-import org.twobp.worker.tensor.Parameter;
 
 /**
  * The main class of one rank: resolved configuration in, MPI up, this rank's stages built,
@@ -322,18 +319,10 @@ public final class WorkerMain {
     }
 
     static void dump(PipelineTrainer trainer, Path dir) {
-        try {
-            Files.createDirectories(dir);
-            for (Model m : trainer.models().values()) {
-                for (Parameter p : m.parameters().list()) {
-                    float[] v = m.backend().toHost(p.value());
-                    ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-                    b.asFloatBuffer().put(v);
-                    Files.write(dir.resolve(p.name() + ".f32"), b.array());
-                }
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot write weights to " + dir + ": " + e.getMessage(), e);
+        Map<String, float[]> weights = new LinkedHashMap<>();
+        for (Model m : trainer.models().values()) {
+            weights.putAll(SingleProcessReference.weights(m));
         }
+        WeightFiles.write(dir, weights);
     }
 }
