@@ -1,15 +1,11 @@
 package org.twobp.worker.pipeline;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
-import org.tomlj.Toml;
-import org.tomlj.TomlTable;
 
 /**
  * The [checkpoint] table: {@code every} steps between checkpoints (0 = only at the end of the
@@ -34,23 +30,7 @@ public record CheckpointConfig(int every, int keepLast, long keepEvery) {
     }
 
     public static Map<String, Object> readTable(Path file) {
-        Map<String, Object> out = new TreeMap<>();
-        TomlTable t;
-        try {
-            t = Toml.parse(Files.readString(file)).getTable("checkpoint");
-        } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read config " + file + ": " + e.getMessage(), e);
-        }
-        if (t != null) {
-            for (String key : t.keySet()) {
-                if (!KEYS.contains(key)) {
-                    throw new IllegalArgumentException("config " + file + ": unknown key [checkpoint]." + key
-                            + "; known keys are " + KEYS);
-                }
-                out.put(key, t.get(key));
-            }
-        }
-        return out;
+        return org.twobp.worker.train.TomlTables.read(file, "checkpoint", KEYS);
     }
 
     public static CheckpointConfig of(Map<String, Object> values) {

@@ -1,7 +1,5 @@
 package org.twobp.worker.pipeline;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,9 +7,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
-import org.tomlj.Toml;
-import org.tomlj.TomlParseResult;
-import org.tomlj.TomlTable;
 import org.twobp.worker.schedule.gen.ScheduleFamily;
 
 /**
@@ -80,24 +75,7 @@ public record PipelineConfig(String schedule, boolean twoBp, int microbatches, i
 
     /** The [pipeline] table of a TOML file (absent: all defaults). */
     public static Map<String, Object> readTable(Path file) {
-        TomlParseResult toml;
-        try {
-            toml = Toml.parse(Files.readString(file));
-        } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read config " + file + ": " + e.getMessage(), e);
-        }
-        Map<String, Object> out = new TreeMap<>();
-        TomlTable t = toml.getTable("pipeline");
-        if (t != null) {
-            for (String key : t.keySet()) {
-                if (!KEYS.contains(key)) {
-                    throw new IllegalArgumentException("config " + file + ": unknown key [pipeline]." + key
-                            + "; known keys are " + KEYS);
-                }
-                out.put(key, t.get(key));
-            }
-        }
-        return out;
+        return org.twobp.worker.train.TomlTables.read(file, "pipeline", KEYS);
     }
 
     public static PipelineConfig of(Map<String, Object> values) {

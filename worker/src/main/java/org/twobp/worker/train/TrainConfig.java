@@ -1,16 +1,11 @@
 package org.twobp.worker.train;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import org.tomlj.Toml;
-import org.tomlj.TomlParseResult;
-import org.tomlj.TomlTable;
 
 /**
  * Training settings: the {@code [train]} table of a config file, overridable from the command
@@ -103,29 +98,7 @@ public record TrainConfig(String data, int steps, int batchSize, int microBatche
 
     /** The [train] table of a TOML file (absent table: all defaults). */
     public static Map<String, Object> readTable(Path file) {
-        String text;
-        try {
-            text = Files.readString(file);
-        } catch (IOException e) {
-            String why = e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.toString();
-            throw new IllegalArgumentException("cannot read config " + file + ": " + why, e);
-        }
-        TomlParseResult toml = Toml.parse(text);
-        if (toml.hasErrors()) {
-            throw new IllegalArgumentException("config " + file + " is not valid TOML: " + toml.errors().get(0));
-        }
-        Map<String, Object> out = new TreeMap<>();
-        TomlTable t = toml.getTable("train");
-        if (t != null) {
-            for (String key : t.keySet()) {
-                if (!KEYS.contains(key)) {
-                    throw new IllegalArgumentException("config " + file + ": unknown key [train]." + key
-                            + "; known keys are " + KEYS);
-                }
-                out.put(key, t.get(key));
-            }
-        }
-        return out;
+        return TomlTables.read(file, "train", KEYS);
     }
 
     /** Builds the settings from defaults overlaid by {@code values} (TOML types or command-line strings). */
