@@ -95,6 +95,7 @@ else
 fi
 blas_present || need libopenblas0-pthread "OpenBLAS (native BLAS for CPU GEMM)"
 if [ "$FOR_TESTS" = 1 ]; then
+  have g++ || need g++ "a C++ compiler (tests only: builds the host emulator the CUDA kernels are tested on)"
   have munged && have mungekey || need munge "MUNGE, Slurm's authentication (tests only)"
   have slurmctld || need slurmctld "Slurm controller (tests only)"
   have slurmd    || need slurmd "Slurm node daemon (tests only)"

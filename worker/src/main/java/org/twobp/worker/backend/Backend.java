@@ -52,6 +52,52 @@ public interface Backend extends AutoCloseable {
 
     void copyToHost(Tensor src, float[] dst, int dstOffset);
 
+    /**
+     * A direct buffer for messages between ranks (native byte order). A GPU backend returns
+     * page-locked memory, which the device copies to and from at full speed.
+     */
+    default java.nio.FloatBuffer allocateTransferBuffer(int floats) {
+        return java.nio.ByteBuffer.allocateDirect(Math.multiplyExact(floats, Float.BYTES))
+                .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+    }
+
+    /** Returns a buffer of {@link #allocateTransferBuffer}. */
+    default void freeTransferBuffer(java.nio.FloatBuffer buffer) {
+    }
+
+    /** Elements [0, src.size()) of {@code dst} = src; ready to send when the call returns. */
+    default void copyToBuffer(Tensor src, java.nio.FloatBuffer dst) {
+        float[] tmp = toHost(src);
+        dst.put(0, tmp, 0, tmp.length);
+    }
+
+    /**
+     * {@code dst} = elements [0, dst.size()) of {@code src}. The buffer may be reused once
+     * {@link #synchronize} has returned (a GPU backend copies asynchronously).
+     */
+    default void copyFromBuffer(java.nio.FloatBuffer src, Tensor dst) {
+        float[] tmp = new float[dst.size()];
+        src.get(0, tmp, 0, tmp.length);
+        copyFromHost(tmp, 0, dst);
+    }
+
+    /**
+     * Waits until every operation issued so far has finished (a no-op where operations run
+     * synchronously). Action timings call it, so that they measure the device's work.
+     */
+    default void synchronize() {
+    }
+
+    /** Bytes this backend holds for tensors, including what its allocator keeps cached. */
+    default long reservedBytes() {
+        return memory().currentTotal();
+    }
+
+    /** Peak of {@link #reservedBytes()} since the start or the last {@link MemoryTracker#resetPeaks()}. */
+    default long peakReservedBytes() {
+        return memory().peakTotal();
+    }
+
     default float[] toHost(Tensor src) {
         float[] out = new float[src.size()];
         copyToHost(src, out, 0);

@@ -49,7 +49,6 @@ public final class StageExecutor {
     /** Stage outputs and input-gradients produced but not yet sent or handed over, by (stage, micro-batch). */
     private final Map<Long, Tensor> pendingOutputs = new HashMap<>();
     private final Map<Long, Tensor> pendingInputGrads = new HashMap<>();
-    private final float[] staging;
     private final FaultInjection fault;
 
     public StageExecutor(Transport transport, Schedule schedule, Map<Integer, Model> models, Backend backend,
@@ -62,7 +61,6 @@ public final class StageExecutor {
         this.backend = backend;
         this.rows = microBatchRows;
         this.dim = dim;
-        this.staging = new float[microBatchRows * dim];
         this.fault = fault;
         for (int stage : models.keySet()) {
             List<StageContext> list = new ArrayList<>();
@@ -110,6 +108,9 @@ public final class StageExecutor {
                     case SEND_F -> send(a, pendingOutputs, sends, true);
                     case SEND_B -> send(a, pendingInputGrads, sends, false);
                     default -> throw new IllegalStateException("unknown action kind " + a.kind());
+                }
+                if (!a.kind().isSend()) {
+                    backend.synchronize(); // a GPU runs the action asynchronously: time its end, not its issue
                 }
                 long end = System.nanoTime();
                 timings.add(new ActionTiming(a, start - stepStart, end - stepStart, wait));
@@ -187,9 +188,8 @@ public final class StageExecutor {
             throw new IllegalStateException(schedule.text(a) + " has nothing to send: its producer did not run first");
         }
         FloatBuffer buf = sendBuffers.computeIfAbsent(tag, x -> commBuffer());
-        backend.copyToHost(t, staging, 0);
         buf.clear();
-        buf.put(0, staging, 0, rows * dim);
+        backend.copyToBuffer(t, buf);
         sends.add(transport.isend(buf, a.peer(), tag));
         StageContext ctx = contexts.get(a.stage()).get(a.microbatch());
         if (forward) {
@@ -213,13 +213,12 @@ public final class StageExecutor {
             throw new IllegalStateException(schedule.text(recv) + ": received " + n + " floats, expected " + rows * dim
                     + " (" + rows + " rows x " + dim + "); do both ends use the same micro-batch size and model?");
         }
-        receiveBuffers.get(tag).get(0, staging, 0, n);
-        backend.copyFromHost(staging, 0, dst);
+        backend.copyFromBuffer(receiveBuffers.get(tag), dst);
         return waited;
     }
 
     private FloatBuffer commBuffer() {
-        FloatBuffer b = Transport.allocateFloats(rows * dim);
+        FloatBuffer b = backend.allocateTransferBuffer(rows * dim);
         backend.memory().allocated(MemoryCategory.COMMUNICATION, (long) rows * dim * Float.BYTES);
         return b;
     }

@@ -17,7 +17,8 @@ import org.twobp.mpi.MpiTransport;
 import org.twobp.mpi.RankInfo;
 import org.twobp.mpi.ReduceOp;
 import org.twobp.mpi.Transport;
-import org.twobp.worker.backend.cpu.CpuBackend;
+import org.twobp.worker.backend.Backend;
+import org.twobp.worker.backend.Backends;
 import org.twobp.worker.model.Model;
 import org.twobp.worker.tensor.MemoryCategory;
 
@@ -136,9 +137,9 @@ public final class WorkerMain {
                    String resume, StopRequest stop) {
         transport.setTimeout(Duration.ofMillis((long) (config.pipeline().timeoutSeconds() * 1000)));
         RankInfo where = transport.rankInfo();
-        int threads = config.train().threads() > 0 ? config.train().threads() : CpuBackend.defaultThreads(where.localSize());
         boolean lead = transport.rank() == 0;
-        try (CpuBackend backend = new CpuBackend(threads);
+        try (Backend backend = Backends.create(config.train().backend(), config.train().precision(),
+                config.train().threads(), where.localRank(), where.localSize());
              TokenDataset data = Datasets.open(config.train().data(), config.model().seqLen(),
                      config.model().vocabSize(), config.train().seed())) {
             PipelineTrainer trainer = new PipelineTrainer(transport, config.model(), config.train(), config.pipeline(),
@@ -252,11 +253,11 @@ public final class WorkerMain {
     /** Steps per published log segment: a crash loses at most this many steps of the log. */
     static final int LOG_SEGMENT_STEPS = 50;
 
-    static Map<String, String> runAttributes(Transport t, CpuBackend backend) {
+    static Map<String, String> runAttributes(Transport t, Backend backend) {
         Map<String, String> a = new LinkedHashMap<>();
         a.put("host", SystemInfo.host());
         a.put("world_size", String.valueOf(t.size()));
-        a.put("device", "cpu");
+        a.put("device", backend.name());
         a.put("backend", backend.describe());
         a.put("java", System.getProperty("java.version"));
         a.put("mpi", t.getClass().getSimpleName());
@@ -264,7 +265,7 @@ public final class WorkerMain {
         return a;
     }
 
-    static void printHeader(PipelineTrainer t, TokenDataset data, CpuBackend backend, int ranks) {
+    static void printHeader(PipelineTrainer t, TokenDataset data, Backend backend, int ranks) {
         var m = t.modelConfig();
         System.out.println("model     " + m.describe());
         System.out.println("data      " + data.describe());
@@ -300,19 +301,22 @@ public final class WorkerMain {
     }
 
     /** Peak memory of every rank by category, gathered to rank 0 (a sum where each rank fills its own row). */
-    static String memoryByRank(Transport t, CpuBackend backend) {
+    static String memoryByRank(Transport t, Backend backend) {
         MemoryCategory[] cats = MemoryCategory.values();
-        double[] table = new double[t.size() * cats.length];
+        int cols = cats.length + 1;
+        double[] table = new double[t.size() * cols];
         for (int c = 0; c < cats.length; c++) {
-            table[t.rank() * cats.length + c] = backend.memory().peak(cats[c]);
+            table[t.rank() * cols + c] = backend.memory().peak(cats[c]);
         }
+        table[t.rank() * cols + cats.length] = backend.peakReservedBytes();
         t.allreduce(table, ReduceOp.SUM);
         StringBuilder s = new StringBuilder();
         for (int r = 0; r < t.size(); r++) {
             s.append(String.format(Locale.ROOT, "memory    rank %d peak MiB:", r));
             for (int c = 0; c < cats.length; c++) {
-                s.append(String.format(Locale.ROOT, " %s %.1f", cats[c].label(), table[r * cats.length + c] / 1048576.0));
+                s.append(String.format(Locale.ROOT, " %s %.1f", cats[c].label(), table[r * cols + c] / 1048576.0));
             }
+            s.append(String.format(Locale.ROOT, " | reserved %.1f", table[r * cols + cats.length] / 1048576.0));
             s.append('\n');
         }
         return s.toString();

@@ -12,7 +12,8 @@ import org.twobp.datasets.Datasets;
 import org.twobp.datasets.TokenDataset;
 import org.twobp.worker.backend.OpKind;
 import org.twobp.worker.backend.OpStats;
-import org.twobp.worker.backend.cpu.CpuBackend;
+import org.twobp.worker.backend.Backend;
+import org.twobp.worker.backend.Backends;
 import org.twobp.worker.model.BlockCost;
 import org.twobp.worker.model.Model;
 import org.twobp.worker.model.ModelConfig;
@@ -31,6 +32,7 @@ import org.twobp.worker.tensor.Tensor;
  * <pre>
  *   java -cp ... org.twobp.worker.train.BenchEngine [--config configs/llama-small.toml]
  *        [--steps 3] [--warmup 1] [--batch-size B] [--micro-batches M] [--threads N]
+ *        [--backend cpu|cuda|cuda-emulated] [--precision fp32|tf32|bf16]
  * </pre>
  */
 public final class BenchEngine {
@@ -55,7 +57,7 @@ public final class BenchEngine {
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--help") || !args[i].startsWith("--") || i + 1 >= args.length) {
                 throw new IllegalArgumentException("usage: BenchEngine [--config FILE] [--steps N] [--warmup N]"
-                        + " [--batch-size B] [--micro-batches M] [--threads N]");
+                        + " [--batch-size B] [--micro-batches M] [--threads N] [--backend cpu|cuda|cuda-emulated] [--precision fp32|tf32|bf16]");
             }
             opt.put(args[i].substring(2), args[++i]);
         }
@@ -68,16 +70,17 @@ public final class BenchEngine {
         if (opt.containsKey("micro-batches")) {
             values.put("micro_batches", opt.get("micro-batches"));
         }
-        if (opt.containsKey("threads")) {
-            values.put("threads", opt.get("threads"));
+        for (String key : new String[] {"threads", "backend", "precision"}) {
+            if (opt.containsKey(key)) {
+                values.put(key, opt.get(key));
+            }
         }
         int steps = Integer.parseInt(opt.get("steps"));
         int warmup = Integer.parseInt(opt.get("warmup"));
         values.put("steps", (long) (steps + warmup));
         values.put("warmup_steps", 0L);
         TrainConfig base = TrainConfig.of(values);
-        int threads = base.threads() > 0 ? base.threads() : CpuBackend.defaultThreads(1);
-        try (CpuBackend be = new CpuBackend(threads)) {
+        try (Backend be = Backends.create(base.backend(), base.precision(), base.threads(), 0, 1)) {
             System.out.println("backend  " + be.describe());
             System.out.println("model    " + cfg.describe());
             gemmShapes(be, cfg, base);
@@ -106,7 +109,7 @@ public final class BenchEngine {
         }
     }
 
-    private static void gemmShapes(CpuBackend be, ModelConfig cfg, TrainConfig train) {
+    private static void gemmShapes(Backend be, ModelConfig cfg, TrainConfig train) {
         int t = cfg.seqLen();
         int rows = train.microBatchSize() * t;
         int mbs = train.microBatches();
@@ -154,7 +157,7 @@ public final class BenchEngine {
         }
     }
 
-    private static double measure(CpuBackend be, Shape s) {
+    private static double measure(Backend be, Shape s) {
         int aRows = s.ta ? s.k : s.m;
         int aCols = s.ta ? s.m : s.k;
         int bRows = s.tb ? s.n : s.k;
@@ -165,8 +168,11 @@ public final class BenchEngine {
         be.fill(a, 0.01f);
         be.fill(b, 0.02f);
         be.fill(c, 0f);
-        Runnable call = () -> be.gemmStridedBatched(s.ta, s.tb, s.m, s.n, s.k, 1f, a, 0, aCols, aRows * aCols, b, 0,
-                bCols, 0, 1f, c, 0, s.n, s.m * s.n, s.batch);
+        Runnable call = () -> {
+            be.gemmStridedBatched(s.ta, s.tb, s.m, s.n, s.k, 1f, a, 0, aCols, aRows * aCols, b, 0,
+                    bCols, 0, 1f, c, 0, s.n, s.m * s.n, s.batch);
+            be.synchronize();
+        };
         call.run();
         double best = Double.MAX_VALUE;
         long budget = System.nanoTime() + 100_000_000L;
@@ -189,7 +195,7 @@ public final class BenchEngine {
      * The split (2BP) and the fused backward, each on its own copy of the model, stepping in
      * alternation so that both see the same load on the machine.
      */
-    private static List<String> trainingSteps(CpuBackend be, ModelConfig cfg, Map<String, Object> values, int steps,
+    private static List<String> trainingSteps(Backend be, ModelConfig cfg, Map<String, Object> values, int steps,
                                               int warmup) {
         String[] modes = {"split", "fused"};
         Trainer[] trainers = new Trainer[modes.length];
@@ -215,6 +221,7 @@ public final class BenchEngine {
                     Batch batch = data[i].next(configs[i].batchSize());
                     OpStats before = be.stats().copy();
                     StepResult r = trainers[i].step(batch);
+                    be.synchronize();
                     stats[i].add(be.stats().minus(before));
                     nanos[i] += r.nanos();
                     tokens[i] += r.tokens();

@@ -27,16 +27,21 @@ import java.util.TreeMap;
  *   seed            --seed            data seed
  *   threads         --threads         CPU threads for this process (0 = all cores)
  *   log_every       --log-every       print a line every n steps
+ *   backend         --backend         cpu | cuda (one GPU per rank) | cuda-emulated (the CUDA kernels run on the
+ *                                     host, for testing without a GPU; very slow)
+ *   precision       --precision       GEMM operands on the GPU: fp32 | tf32 | bf16 (weights, gradients and
+ *                                     optimizer state stay float32); the CPU backend computes fp32 only
  * </pre>
  */
 public record TrainConfig(String data, int steps, int batchSize, int microBatches, String backward, String optimizer,
                           double lr, double minLr, int warmupSteps, double weightDecay, double beta1, double beta2,
-                          double eps, double momentum, double gradClip, long seed, int threads, int logEvery) {
+                          double eps, double momentum, double gradClip, long seed, int threads, int logEvery,
+                          String backend, String precision) {
 
     /** Keys of the [train] table. */
     public static final List<String> KEYS = List.of("data", "steps", "batch_size", "micro_batches", "backward",
             "optimizer", "lr", "min_lr", "warmup_steps", "weight_decay", "beta1", "beta2", "eps", "momentum",
-            "grad_clip", "seed", "threads", "log_every");
+            "grad_clip", "seed", "threads", "log_every", "backend", "precision");
 
     public TrainConfig {
         List<String> problems = new ArrayList<>();
@@ -67,6 +72,14 @@ public record TrainConfig(String data, int steps, int batchSize, int microBatche
         if (logEvery < 1) {
             problems.add("log_every must be >= 1, got " + logEvery);
         }
+        if (!List.of("cpu", "cuda", "cuda-emulated").contains(backend)) {
+            problems.add("backend must be cpu, cuda or cuda-emulated, got \"" + backend + "\"");
+        }
+        if (!List.of("fp32", "tf32", "bf16").contains(precision)) {
+            problems.add("precision must be fp32, tf32 or bf16, got \"" + precision + "\"");
+        } else if (backend.equals("cpu") && !precision.equals("fp32")) {
+            problems.add("precision " + precision + " needs a GPU backend (backend = \"cuda\"); the cpu backend computes fp32");
+        }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid training settings: " + String.join("; ", problems));
         }
@@ -93,6 +106,8 @@ public record TrainConfig(String data, int steps, int batchSize, int microBatche
         d.put("seed", 1L);
         d.put("threads", 0L);
         d.put("log_every", 10L);
+        d.put("backend", "cpu");
+        d.put("precision", "fp32");
         return d;
     }
 
@@ -115,7 +130,8 @@ public record TrainConfig(String data, int steps, int batchSize, int microBatche
                 str(v, "optimizer").toLowerCase(Locale.ROOT), number(v, "lr"), number(v, "min_lr"),
                 integer(v, "warmup_steps"), number(v, "weight_decay"), number(v, "beta1"), number(v, "beta2"),
                 number(v, "eps"), number(v, "momentum"), number(v, "grad_clip"), (long) number(v, "seed"),
-                integer(v, "threads"), integer(v, "log_every"));
+                integer(v, "threads"), integer(v, "log_every"), str(v, "backend").toLowerCase(Locale.ROOT),
+                str(v, "precision").toLowerCase(Locale.ROOT));
     }
 
     private static String str(Map<String, Object> v, String key) {

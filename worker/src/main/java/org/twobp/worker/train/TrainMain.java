@@ -10,7 +10,8 @@ import org.twobp.datasets.Batch;
 import org.twobp.datasets.DatasetException;
 import org.twobp.datasets.Datasets;
 import org.twobp.datasets.TokenDataset;
-import org.twobp.worker.backend.cpu.CpuBackend;
+import org.twobp.worker.backend.Backend;
+import org.twobp.worker.backend.Backends;
 import org.twobp.worker.model.ModelConfig;
 
 /**
@@ -100,9 +101,8 @@ public final class TrainMain {
 
     /** Trains and prints progress; returns the results of every step. */
     static List<StepResult> train(ModelConfig model, TrainConfig train) {
-        int threads = train.threads() > 0 ? train.threads() : CpuBackend.defaultThreads(1);
         List<StepResult> results = new ArrayList<>();
-        try (CpuBackend backend = new CpuBackend(threads);
+        try (Backend backend = Backends.create(train.backend(), train.precision(), train.threads(), 0, 1);
              TokenDataset data = Datasets.open(train.data(), model.seqLen(), model.vocabSize(), train.seed())) {
             Trainer trainer = new Trainer(model, train, backend);
             System.out.println("model    " + model.describe() + ", " + String.format(Locale.ROOT, "%.2fM",

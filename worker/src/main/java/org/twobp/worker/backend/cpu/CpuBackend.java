@@ -237,6 +237,20 @@ public final class CpuBackend implements Backend {
         stats.record(OpKind.TRANSFER, System.nanoTime() - t0, 0);
     }
 
+    @Override
+    public void copyToBuffer(Tensor src, java.nio.FloatBuffer dst) {
+        long t0 = System.nanoTime();
+        dst.put(0, data(src), src.offset(), src.size());
+        stats.record(OpKind.TRANSFER, System.nanoTime() - t0, 0);
+    }
+
+    @Override
+    public void copyFromBuffer(java.nio.FloatBuffer src, Tensor dst) {
+        long t0 = System.nanoTime();
+        src.get(0, data(dst), dst.offset(), dst.size());
+        stats.record(OpKind.TRANSFER, System.nanoTime() - t0, 0);
+    }
+
     /** The Java array behind a CPU tensor (element 0 of the tensor is at {@code t.offset()}). */
     public static float[] data(Tensor t) {
         if (!(t.storage() instanceof CpuStorage s)) {

@@ -1,0 +1,787 @@
+package org.twobp.worker.backend.cuda;
+
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import org.twobp.worker.backend.Backend;
+import org.twobp.worker.backend.OpKind;
+import org.twobp.worker.backend.OpStats;
+import org.twobp.worker.tensor.MemoryCategory;
+import org.twobp.worker.tensor.MemoryTracker;
+import org.twobp.worker.tensor.Tensor;
+
+/**
+ * The CUDA backend: every {@link Backend} operation as a kernel of {@code src/main/cuda} (one
+ * {@code .cu} per layer family) launched on a {@link Device}, GEMMs in cuBLAS or, when cuBLAS
+ * does not load, in the project's own tiled kernel. Tensors live in device memory from a
+ * {@link CachingAllocator}; the float32 tensors are the master copy, and {@link Precision} only
+ * changes how GEMM operands are rounded (bf16 and fp16 with float32 accumulation).
+ *
+ * <p>Work is queued on the device's compute stream and runs asynchronously; calls that return
+ * host data (copies to host, {@link #sumOfSquares}) wait for it, and {@link #synchronize()}
+ * waits for everything. Per-operation device times come from events recorded around each
+ * operation and are folded into {@link #stats()} at every synchronisation.
+ *
+ * <p>Token ids and targets arrive as host arrays; they are checked on the host (a kernel cannot
+ * report a bad id) and copied to a device buffer before the kernel that reads them.
+ */
+public final class CudaBackend implements Backend {
+
+    private static final int BLOCK = 256;
+    private static final int MAX_GRID = 8192;
+
+    private final Device device;
+    private final boolean ownsDevice;
+    private final CachingAllocator allocator;
+    private final MemoryTracker memory = new MemoryTracker();
+    private final MemoryTracker reserved = new MemoryTracker();
+    private final OpStats stats = new OpStats();
+    private final Precision precision;
+    private final GemmEngine blas;
+    private final String gemmNote;
+    private final boolean timeOps;
+    private final List<long[]> pendingTimes = new ArrayList<>();
+    private final List<OpKind> pendingKinds = new ArrayList<>();
+    private final Map<FloatBuffer, ByteBuffer> pinned = new IdentityHashMap<>();
+    private CachingAllocator.Block intScratch;
+    private CachingAllocator.Block floatScratch;
+    private CachingAllocator.Block halfScratchA;
+    private CachingAllocator.Block halfScratchB;
+    private boolean closed;
+
+    /**
+     * @param device     the device (this backend closes it when {@code ownsDevice})
+     * @param precision  how GEMM operands are rounded
+     * @param timeOps    record device time per operation with events (a few microseconds each)
+     */
+    public CudaBackend(Device device, boolean ownsDevice, Precision precision, boolean timeOps) {
+        this.device = device;
+        this.ownsDevice = ownsDevice;
+        this.precision = precision;
+        this.timeOps = timeOps;
+        this.allocator = new CachingAllocator(device, device.computeCapability() == 0);
+        GemmEngine b = device.blas();
+        this.blas = b;
+        if (b instanceof CublasGemm cublas) {
+            cublas.setOperandConverter(this::toHalf);   // bf16/fp16 operands are converted by our kernel
+        }
+        if (b != null) {
+            gemmNote = b.describe();
+        } else {
+            gemmNote = "own tiled kernel (cuBLAS not used: " + device.blasUnavailableReason() + ")"
+                    + (precision == Precision.TF32 ? "; tf32 runs as fp32 there" : "");
+            System.err.println("[twobp] GEMM falls back to the project's tiled CUDA kernel: "
+                    + device.blasUnavailableReason());
+        }
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    public Precision precision() {
+        return precision;
+    }
+
+    /** Whether GEMMs run in cuBLAS (else in the project's own kernel). */
+    public boolean usesLibraryGemm() {
+        return blas != null;
+    }
+
+    @Override
+    public String name() {
+        return device.computeCapability() == 0 ? "cuda-emulated" : "cuda";
+    }
+
+    @Override
+    public String describe() {
+        return "cuda backend: " + device.describe() + "; precision " + precision.label() + "; GEMM " + gemmNote;
+    }
+
+    // ------------------------------------------------------------------ memory
+
+    @Override
+    public synchronized Tensor allocate(MemoryCategory category, int... shape) {
+        int n = Tensor.sizeOf(shape);
+        CachingAllocator.Block block = allocator.allocate(4L * n);
+        memory.allocated(category, 4L * n);
+        reserved.allocated(category, block.size());
+        return Tensor.owning(new CudaStorage(block, n), category, shape);
+    }
+
+    @Override
+    public synchronized void free(Tensor t) {
+        CudaStorage s = storage(t);
+        t.markFreed();
+        memory.freed(t.category(), 4L * s.capacity());
+        reserved.freed(t.category(), s.block.size());
+        allocator.free(s.block);
+    }
+
+    @Override
+    public synchronized void recategorize(Tensor t, MemoryCategory category) {
+        if (t.category() == category) {
+            return;
+        }
+        CudaStorage s = storage(t);
+        memory.moved(t.category(), category, 4L * s.capacity());
+        reserved.moved(t.category(), category, s.block.size());
+        t.setCategory(category);
+    }
+
+    @Override
+    public MemoryTracker memory() {
+        return memory;
+    }
+
+    /** Rounded block bytes in use per category (reserved minus the cache). */
+    public MemoryTracker reservedByCategory() {
+        return reserved;
+    }
+
+    @Override
+    public long reservedBytes() {
+        return allocator.reservedBytes();
+    }
+
+    @Override
+    public long peakReservedBytes() {
+        return allocator.peakReservedBytes();
+    }
+
+    /** Bytes cached by the allocator for reuse. */
+    public long cachedBytes() {
+        return allocator.cachedBytes();
+    }
+
+    /** Calls to the driver's allocator so far; flat after the first step when the cache works. */
+    public long driverAllocations() {
+        return allocator.driverAllocations();
+    }
+
+    /** Returns cached blocks to the driver. */
+    public long releaseCache() {
+        return allocator.releaseCache();
+    }
+
+    @Override
+    public OpStats stats() {
+        return stats;
+    }
+
+    private static CudaStorage storage(Tensor t) {
+        if (!(t.storage() instanceof CudaStorage s)) {
+            throw new IllegalArgumentException(t + " does not live in device memory");
+        }
+        return s;
+    }
+
+    /** Device address of element {@code offset} of {@code t}. */
+    private static long ptr(Tensor t, long offset) {
+        return storage(t).block.ptr() + 4L * (t.offset() + offset);
+    }
+
+    private static long ptr(Tensor t) {
+        return ptr(t, 0);
+    }
+
+    @Override
+    public void copyFromHost(float[] src, int srcOffset, Tensor dst) {
+        if (srcOffset < 0 || srcOffset + dst.size() > src.length) {
+            throw new IllegalArgumentException("host array of " + src.length + " floats has no " + dst.size()
+                    + " elements at " + srcOffset + " for " + dst);
+        }
+        long t0 = System.nanoTime();
+        device.copyHostToDevice(ptr(dst), src, srcOffset, dst.size());
+        stats.record(OpKind.TRANSFER, System.nanoTime() - t0, 0);
+    }
+
+    @Override
+    public void copyToHost(Tensor src, float[] dst, int dstOffset) {
+        if (dstOffset < 0 || dstOffset + src.size() > dst.length) {
+            throw new IllegalArgumentException("host array of " + dst.length + " floats has no room for " + src.size()
+                    + " elements at " + dstOffset + " from " + src);
+        }
+        long t0 = System.nanoTime();
+        device.copyDeviceToHost(dst, dstOffset, ptr(src), src.size());
+        stats.record(OpKind.TRANSFER, System.nanoTime() - t0, 0);
+    }
+
+    @Override
+    public synchronized FloatBuffer allocateTransferBuffer(int floats) {
+        ByteBuffer b = device.allocatePinned(Math.multiplyExact(floats, Float.BYTES));
+        FloatBuffer f = b.asFloatBuffer();
+        pinned.put(f, b);
+        return f;
+    }
+
+    @Override
+    public synchronized void freeTransferBuffer(FloatBuffer buffer) {
+        ByteBuffer b = pinned.remove(buffer);
+        if (b != null) {
+            device.freePinned(b);
+        }
+    }
+
+    /** The byte view of a transfer buffer: the pinned one when it came from here, else a direct one. */
+    private synchronized ByteBuffer bytes(FloatBuffer f) {
+        ByteBuffer b = pinned.get(f);
+        if (b == null) {
+            throw new IllegalArgumentException("transfer buffers of the CUDA backend come from allocateTransferBuffer");
+        }
+        return b;
+    }
+
+    /**
+     * Device to the (pinned) send buffer on the copy stream, after the compute work queued so
+     * far; returns when the bytes are in the buffer, while the compute stream keeps running.
+     */
+    @Override
+    public void copyToBuffer(Tensor src, FloatBuffer dst) {
+        long t0 = System.nanoTime();
+        device.copyDeviceToHostAsync(bytes(dst), ptr(src), 4L * src.size());
+        device.synchronizeCopies();
+        stats.record(OpKind.TRANSFER, System.nanoTime() - t0, 0);
+    }
+
+    /** Receive buffer to the device on the copy stream; later kernels wait for it, the host does not. */
+    @Override
+    public void copyFromBuffer(FloatBuffer src, Tensor dst) {
+        long t0 = System.nanoTime();
+        device.copyHostToDeviceAsync(ptr(dst), bytes(src), 4L * dst.size());
+        device.synchronizeCopies();
+        stats.record(OpKind.TRANSFER, System.nanoTime() - t0, 0);
+    }
+
+    @Override
+    public void synchronize() {
+        device.synchronize();
+        foldTimes();
+    }
+
+    // ------------------------------------------------------------------ timing
+
+    private long[] begin(OpKind kind) {
+        if (!timeOps) {
+            return null;
+        }
+        return new long[] {device.recordEvent(), 0};
+    }
+
+    private void end(OpKind kind, long[] t, long flops) {
+        if (t == null) {
+            stats.record(kind, 0, flops);
+            return;
+        }
+        t[1] = device.recordEvent();
+        stats.record(kind, 0, flops);
+        synchronized (pendingTimes) {
+            pendingTimes.add(t);
+            pendingKinds.add(kind);
+            if (pendingTimes.size() >= 4096) {
+                foldTimes();
+            }
+        }
+    }
+
+    /** Turns the recorded event pairs into nanoseconds per kind. */
+    private void foldTimes() {
+        synchronized (pendingTimes) {
+            for (int i = 0; i < pendingTimes.size(); i++) {
+                long[] t = pendingTimes.get(i);
+                float ms = device.elapsedMillis(t[0], t[1]);
+                device.destroyEvent(t[0]);
+                device.destroyEvent(t[1]);
+                stats.record(pendingKinds.get(i), (long) (ms * 1e6), 0);
+            }
+            pendingTimes.clear();
+            pendingKinds.clear();
+        }
+    }
+
+    // ------------------------------------------------------------------ launches
+
+    private static int gridFor(long n, int block) {
+        return (int) Math.max(1, Math.min(MAX_GRID, (n + block - 1) / block));
+    }
+
+    private void launch1d(String kernel, long n, KernelArgs args) {
+        if (n == 0) {
+            return;
+        }
+        device.launch(kernel, gridFor(n, BLOCK), 1, 1, BLOCK, 1, 1, 0, args);
+    }
+
+    /** One block per row, sized to the row length (whole warps, at most 256 threads). */
+    private void launchRows(String kernel, int rows, int cols, KernelArgs args) {
+        if (rows == 0) {
+            return;
+        }
+        int block = cols <= 32 ? 32 : cols <= 64 ? 64 : cols <= 128 ? 128 : 256;
+        device.launch(kernel, rows, 1, 1, block, 1, 1, 0, args);
+    }
+
+    /** Column sums: blocks of 32 x 8 threads, one block per 32 columns. */
+    private void launchColumns(String kernel, int cols, KernelArgs args) {
+        if (cols == 0) {
+            return;
+        }
+        device.launch(kernel, (cols + 31) / 32, 1, 1, 32, 8, 1, 0, args);
+    }
+
+    private static void sameSize(Tensor a, Tensor b) {
+        if (a.size() != b.size()) {
+            throw new IllegalArgumentException("size mismatch: " + a + " vs " + b);
+        }
+    }
+
+    private synchronized long scratch(boolean ints, long bytes) {
+        CachingAllocator.Block b = ints ? intScratch : floatScratch;
+        if (b == null || b.size() < bytes) {
+            if (b != null) {
+                device.synchronize();          // queued kernels may still read the old buffer
+                allocator.free(b);
+            }
+            b = allocator.allocate(Math.max(bytes, 4096));
+            if (ints) {
+                intScratch = b;
+            } else {
+                floatScratch = b;
+            }
+        }
+        return b.ptr();
+    }
+
+    /** Copies ids [offset, offset+rows) to the device after checking them against [lo, limit). */
+    private long deviceIds(int[] ids, int offset, int rows, int lo, int limit, String what) {
+        if (offset < 0 || offset + rows > ids.length) {
+            throw new IllegalArgumentException(what + " array of " + ids.length + " has no " + rows + " entries at " + offset);
+        }
+        for (int r = 0; r < rows; r++) {
+            int id = ids[offset + r];
+            if (id >= limit || id < lo) {
+                throw new IllegalArgumentException(what + " id " + id + " at position " + r + " is outside [" + lo + ", "
+                        + limit + ")");
+            }
+        }
+        long p = scratch(true, 4L * rows);
+        device.copyHostToDevice(p, ids, offset, rows);
+        return p;
+    }
+
+    // ------------------------------------------------------------------ GEMM
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                     Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
+                     float beta, Tensor c, int offC, int ldc) {
+        gemmStridedBatched(transA, transB, m, n, k, alpha, a, offA, lda, 0, b, offB, ldb, 0, beta, c, offC, ldc, 0, 1);
+    }
+
+    @Override
+    public void gemmStridedBatched(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                   Tensor a, int offA, int lda, int strideA,
+                                   Tensor b, int offB, int ldb, int strideB,
+                                   float beta, Tensor c, int offC, int ldc, int strideC, int batch) {
+        if (m == 0 || n == 0 || batch == 0) {
+            return;
+        }
+        checkMatrix("A", a, offA, lda, strideA, batch, transA ? k : m, transA ? m : k);
+        checkMatrix("B", b, offB, ldb, strideB, batch, transB ? n : k, transB ? k : n);
+        checkMatrix("C", c, offC, ldc, strideC, batch, m, n);
+        long[] t = begin(OpKind.GEMM);
+        long pa = ptr(a, offA);
+        long pb = ptr(b, offB);
+        long pc = ptr(c, offC);
+        if (blas != null) {
+            blas.gemm(transA, transB, m, n, k, alpha, pa, lda, strideA, pb, ldb, strideB, beta, pc, ldc, strideC, batch,
+                    precision);
+        } else {
+            tiledGemm(transA, transB, m, n, k, alpha, pa, lda, strideA, pb, ldb, strideB, beta, pc, ldc, strideC, batch,
+                    precision);
+        }
+        end(OpKind.GEMM, t, 2L * m * n * k * batch);
+    }
+
+    /** The project's own GEMM kernel (also what tests compare cuBLAS against). */
+    void tiledGemm(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, int lda, long strideA,
+                   long b, int ldb, long strideB, float beta, long c, int ldc, long strideC, int batch, Precision p) {
+        if (batch > 65535) {
+            throw new IllegalArgumentException("the tiled GEMM runs at most 65535 products per launch, not " + batch);
+        }
+        int rounding = p == Precision.BF16 ? 1 : p == Precision.FP16 ? 2 : 0;
+        device.launch("gemm_f32", (n + 63) / 64, (m + 63) / 64, batch, 16, 16, 1, 0,
+                KernelArgs.of().i(transA ? 1 : 0).i(transB ? 1 : 0).i(m).i(n).i(k).f(alpha)
+                        .ptr(a).i(lda).i(Math.toIntExact(strideA)).ptr(b).i(ldb).i(Math.toIntExact(strideB))
+                        .f(beta).ptr(c).i(ldc).i(Math.toIntExact(strideC)).i(rounding));
+    }
+
+    /**
+     * A contiguous 16-bit copy of {@code batch} matrices of rows x cols (row stride ld, batch
+     * stride), for cuBLAS's bf16/fp16 GEMMs. {@code second} picks one of two buffers so that both
+     * operands of a product can be converted.
+     */
+    synchronized long toHalf(long src, int rows, int cols, int ld, long stride, int batch, boolean bf16, boolean second) {
+        long bytes = 2L * rows * cols * batch;
+        CachingAllocator.Block blk = second ? halfScratchB : halfScratchA;
+        if (blk == null || blk.size() < bytes) {
+            if (blk != null) {
+                device.synchronize();
+                allocator.free(blk);
+            }
+            blk = allocator.allocate(Math.max(bytes, 1 << 20));
+            if (second) {
+                halfScratchB = blk;
+            } else {
+                halfScratchA = blk;
+            }
+        }
+        launch1d(bf16 ? "convert_to_bf16" : "convert_to_f16", (long) rows * cols * batch,
+                KernelArgs.of().ptr(src).i(rows).i(cols).i(ld).i(Math.toIntExact(stride)).i(batch).ptr(blk.ptr()));
+        return blk.ptr();
+    }
+
+    private static void checkMatrix(String which, Tensor t, int off, int ld, int stride, int batch, int rows, int cols) {
+        if (rows == 0 || cols == 0) {
+            return;
+        }
+        long last = off + (long) (batch - 1) * stride + (long) (rows - 1) * ld + cols;
+        if (ld < cols || off < 0 || stride < 0 || last > t.size()) {
+            throw new IllegalArgumentException("GEMM matrix " + which + " (" + batch + " x " + rows + "x" + cols
+                    + ", offset " + off + ", row stride " + ld + ", batch stride " + stride + ") does not fit " + t);
+        }
+    }
+
+    // ------------------------------------------------------------------ elementwise
+
+    @Override
+    public void fill(Tensor t, float value) {
+        long[] tm = begin(OpKind.ELEMENTWISE);
+        if (t.size() > 0) {
+            device.memset32(ptr(t), Float.floatToRawIntBits(value), t.size());
+        }
+        end(OpKind.ELEMENTWISE, tm, 0);
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        sameSize(src, dst);
+        long[] tm = begin(OpKind.ELEMENTWISE);
+        if (src.size() > 0) {
+            device.copyDeviceToDevice(ptr(dst), ptr(src), 4L * src.size());
+        }
+        end(OpKind.ELEMENTWISE, tm, 0);
+    }
+
+    @Override
+    public void add(Tensor a, Tensor b, Tensor out) {
+        sameSize(a, b);
+        sameSize(a, out);
+        long[] tm = begin(OpKind.ELEMENTWISE);
+        launch1d("add_f32", a.size(), KernelArgs.of().ptr(ptr(a)).ptr(ptr(b)).ptr(ptr(out)).i(a.size()));
+        end(OpKind.ELEMENTWISE, tm, 0);
+    }
+
+    @Override
+    public void scale(Tensor t, float s) {
+        long[] tm = begin(OpKind.ELEMENTWISE);
+        launch1d("scale_f32", t.size(), KernelArgs.of().ptr(ptr(t)).f(s).i(t.size()));
+        end(OpKind.ELEMENTWISE, tm, 0);
+    }
+
+    @Override
+    public double sumOfSquares(Tensor t) {
+        int n = t.size();
+        if (n == 0) {
+            return 0;
+        }
+        int grid = Math.min(1024, gridFor(n, BLOCK));
+        long partial;
+        float[] host = new float[grid];
+        synchronized (this) {
+            partial = scratch(false, 4L * grid);
+            long[] tm = begin(OpKind.OPTIMIZER);
+            device.launch("sum_squares_partial", grid, 1, 1, BLOCK, 1, 1, 0, KernelArgs.of().ptr(ptr(t)).i(n).ptr(partial));
+            end(OpKind.OPTIMIZER, tm, 0);
+            device.copyDeviceToHost(host, 0, partial, grid);
+        }
+        double total = 0;
+        for (float p : host) {
+            total += p;
+        }
+        return total;
+    }
+
+    @Override
+    public void addRowVector(Tensor y, Tensor bias) {
+        int cols = bias.size();
+        if (cols == 0 || y.size() % cols != 0) {
+            throw new IllegalArgumentException("cannot add a row vector of " + cols + " to " + y);
+        }
+        long[] tm = begin(OpKind.ELEMENTWISE);
+        launch1d("add_row_vector", y.size(), KernelArgs.of().ptr(ptr(y)).ptr(ptr(bias)).i(y.size() / cols).i(cols));
+        end(OpKind.ELEMENTWISE, tm, 0);
+    }
+
+    @Override
+    public void sumRows(Tensor dy, Tensor dbias) {
+        int cols = dbias.size();
+        if (cols == 0 || dy.size() % cols != 0) {
+            throw new IllegalArgumentException("cannot sum rows of " + dy + " into " + cols + " columns");
+        }
+        long[] tm = begin(OpKind.ELEMENTWISE);
+        launchColumns("sum_rows", cols, KernelArgs.of().ptr(ptr(dy)).ptr(ptr(dbias)).i(dy.size() / cols).i(cols));
+        end(OpKind.ELEMENTWISE, tm, 0);
+    }
+
+    /** Rows of different strides: {@code dst[r, :cols] = src[r, :cols]} (for concatenations and slices). */
+    public void copy2d(Tensor src, int srcOffset, int ldSrc, Tensor dst, int dstOffset, int ldDst, int rows, int cols) {
+        long[] tm = begin(OpKind.ELEMENTWISE);
+        launch1d("copy_2d", (long) rows * cols, KernelArgs.of().ptr(ptr(src, srcOffset)).i(ldSrc)
+                .ptr(ptr(dst, dstOffset)).i(ldDst).i(rows).i(cols));
+        end(OpKind.ELEMENTWISE, tm, 0);
+    }
+
+    /** Rounds every element to the nearest bfloat16 value, in place. */
+    public void roundToBf16(Tensor t) {
+        launch1d("round_to_bf16", t.size(), KernelArgs.of().ptr(ptr(t)).i(t.size()));
+    }
+
+    // ------------------------------------------------------------------ norms
+
+    @Override
+    public void rmsNormForward(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd) {
+        int c = weight.size();
+        int rows = x.size() / c;
+        sameSize(x, out);
+        long[] tm = begin(OpKind.NORM);
+        launchRows("rmsnorm_forward", rows, c, KernelArgs.of().ptr(ptr(x)).ptr(ptr(weight)).f(eps).ptr(ptr(out))
+                .ptr(ptr(rstd)).i(rows).i(c));
+        end(OpKind.NORM, tm, 0);
+    }
+
+    @Override
+    public void rmsNormBackwardInput(Tensor dout, Tensor x, Tensor weight, Tensor rstd, Tensor dx) {
+        int c = weight.size();
+        int rows = x.size() / c;
+        long[] tm = begin(OpKind.NORM);
+        launchRows("rmsnorm_backward_input", rows, c, KernelArgs.of().ptr(ptr(dout)).ptr(ptr(x)).ptr(ptr(weight))
+                .ptr(ptr(rstd)).ptr(ptr(dx)).i(rows).i(c));
+        end(OpKind.NORM, tm, 0);
+    }
+
+    @Override
+    public void rmsNormBackwardWeight(Tensor dout, Tensor x, Tensor rstd, Tensor dweight) {
+        int c = dweight.size();
+        int rows = x.size() / c;
+        long[] tm = begin(OpKind.NORM);
+        launchColumns("rmsnorm_backward_weight", c, KernelArgs.of().ptr(ptr(dout)).ptr(ptr(x)).ptr(ptr(rstd))
+                .ptr(ptr(dweight)).i(rows).i(c));
+        end(OpKind.NORM, tm, 0);
+    }
+
+    @Override
+    public void layerNormForward(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out, Tensor mean, Tensor rstd) {
+        int c = weight.size();
+        int rows = x.size() / c;
+        sameSize(x, out);
+        long[] tm = begin(OpKind.NORM);
+        launchRows("layernorm_forward", rows, c, KernelArgs.of().ptr(ptr(x)).ptr(ptr(weight)).ptr(ptr(bias)).f(eps)
+                .ptr(ptr(out)).ptr(ptr(mean)).ptr(ptr(rstd)).i(rows).i(c));
+        end(OpKind.NORM, tm, 0);
+    }
+
+    @Override
+    public void layerNormBackwardInput(Tensor dout, Tensor x, Tensor weight, Tensor mean, Tensor rstd, Tensor dx) {
+        int c = weight.size();
+        int rows = x.size() / c;
+        long[] tm = begin(OpKind.NORM);
+        launchRows("layernorm_backward_input", rows, c, KernelArgs.of().ptr(ptr(dout)).ptr(ptr(x)).ptr(ptr(weight))
+                .ptr(ptr(mean)).ptr(ptr(rstd)).ptr(ptr(dx)).i(rows).i(c));
+        end(OpKind.NORM, tm, 0);
+    }
+
+    @Override
+    public void layerNormBackwardWeight(Tensor dout, Tensor x, Tensor mean, Tensor rstd, Tensor dweight, Tensor dbias) {
+        int c = dweight.size();
+        int rows = x.size() / c;
+        long[] tm = begin(OpKind.NORM);
+        launchColumns("layernorm_backward_weight", c, KernelArgs.of().ptr(ptr(dout)).ptr(ptr(x)).ptr(ptr(mean))
+                .ptr(ptr(rstd)).ptr(ptr(dweight)).ptr(ptr(dbias)).i(rows).i(c));
+        end(OpKind.NORM, tm, 0);
+    }
+
+    // ------------------------------------------------------------------ attention pieces
+
+    @Override
+    public void rope(Tensor x, int col, int ld, int rows, int seqLen, int heads, int headDim, Tensor cosSin,
+                     boolean inverse) {
+        int half = headDim / 2;
+        if (cosSin.size() < seqLen * half * 2) {
+            throw new IllegalArgumentException("RoPE table " + cosSin + " is too small for " + seqLen
+                    + " positions of head width " + headDim);
+        }
+        if (rows > 0 && (long) (rows - 1) * ld + col + (long) heads * headDim > x.size()) {
+            throw new IllegalArgumentException("RoPE over " + rows + " rows of " + heads + " heads at column " + col
+                    + " (row length " + ld + ") does not fit " + x);
+        }
+        long[] tm = begin(OpKind.ROPE);
+        launch1d("rope", (long) rows * heads * half, KernelArgs.of().ptr(ptr(x)).i(col).i(ld).i(rows).i(seqLen)
+                .i(heads).i(headDim).ptr(ptr(cosSin)).f(inverse ? -1f : 1f));
+        end(OpKind.ROPE, tm, 0);
+    }
+
+    @Override
+    public void causalSoftmaxForward(Tensor scores, int matrices, int t, float scale) {
+        long[] tm = begin(OpKind.ATTENTION_SOFTMAX);
+        launchRows("causal_softmax_forward", matrices * t, t, KernelArgs.of().ptr(ptr(scores)).i(matrices * t).i(t)
+                .f(scale));
+        end(OpKind.ATTENTION_SOFTMAX, tm, 0);
+    }
+
+    @Override
+    public void causalSoftmaxBackward(Tensor probs, Tensor dprobs, int matrices, int t, float scale) {
+        long[] tm = begin(OpKind.ATTENTION_SOFTMAX);
+        launchRows("causal_softmax_backward", matrices * t, t, KernelArgs.of().ptr(ptr(probs)).ptr(ptr(dprobs))
+                .i(matrices * t).i(t).f(scale));
+        end(OpKind.ATTENTION_SOFTMAX, tm, 0);
+    }
+
+    // ------------------------------------------------------------------ activations
+
+    @Override
+    public void swigluForward(Tensor gateUp, Tensor out) {
+        if (gateUp.size() != 2 * out.size()) {
+            throw new IllegalArgumentException("SwiGLU needs gate-and-up [N, 2F] for out [N, F]: " + gateUp + ", " + out);
+        }
+        long[] tm = begin(OpKind.ACTIVATION);
+        launch1d("swiglu_forward", out.size(), KernelArgs.of().ptr(ptr(gateUp)).ptr(ptr(out)).i(out.rows()).i(out.cols()));
+        end(OpKind.ACTIVATION, tm, 0);
+    }
+
+    @Override
+    public void swigluBackward(Tensor dout, Tensor gateUp, Tensor dGateUp) {
+        sameSize(gateUp, dGateUp);
+        long[] tm = begin(OpKind.ACTIVATION);
+        launch1d("swiglu_backward", dout.size(), KernelArgs.of().ptr(ptr(dout)).ptr(ptr(gateUp)).ptr(ptr(dGateUp))
+                .i(dout.rows()).i(dout.cols()));
+        end(OpKind.ACTIVATION, tm, 0);
+    }
+
+    @Override
+    public void geluForward(Tensor x, Tensor out) {
+        sameSize(x, out);
+        long[] tm = begin(OpKind.ACTIVATION);
+        launch1d("gelu_forward", x.size(), KernelArgs.of().ptr(ptr(x)).ptr(ptr(out)).i(x.size()));
+        end(OpKind.ACTIVATION, tm, 0);
+    }
+
+    @Override
+    public void geluBackward(Tensor dout, Tensor x, Tensor dx) {
+        sameSize(x, dx);
+        long[] tm = begin(OpKind.ACTIVATION);
+        launch1d("gelu_backward", x.size(), KernelArgs.of().ptr(ptr(dout)).ptr(ptr(x)).ptr(ptr(dx)).i(x.size()));
+        end(OpKind.ACTIVATION, tm, 0);
+    }
+
+    // ------------------------------------------------------------------ embedding and loss
+
+    @Override
+    public synchronized void embeddingForward(Tensor table, int[] tokens, int offset, Tensor out) {
+        int c = table.cols();
+        int rows = out.size() / c;
+        long ids = deviceIds(tokens, offset, rows, 0, table.rows(), "token");
+        long[] tm = begin(OpKind.EMBEDDING);
+        launch1d("embedding_forward", (long) rows * c, KernelArgs.of().ptr(ptr(table)).ptr(ids).ptr(ptr(out)).i(rows).i(c));
+        end(OpKind.EMBEDDING, tm, 0);
+    }
+
+    @Override
+    public synchronized void embeddingBackward(Tensor dout, int[] tokens, int offset, Tensor dtable) {
+        int c = dtable.cols();
+        int rows = dout.size() / c;
+        long ids = deviceIds(tokens, offset, rows, 0, dtable.rows(), "token");
+        long[] tm = begin(OpKind.EMBEDDING);
+        device.launch("embedding_backward", (c + 127) / 128, 1, 1, 128, 1, 1, 0,
+                KernelArgs.of().ptr(ptr(dout)).ptr(ids).ptr(ptr(dtable)).i(rows).i(c));
+        end(OpKind.EMBEDDING, tm, 0);
+    }
+
+    @Override
+    public synchronized void crossEntropyForward(Tensor logits, int[] targets, int offset, Tensor losses, Tensor correct) {
+        int v = logits.cols();
+        int rows = logits.rows();
+        long ids = deviceIds(targets, offset, rows, Integer.MIN_VALUE, v, "target");
+        long[] tm = begin(OpKind.CROSS_ENTROPY);
+        launchRows("cross_entropy_forward", rows, v, KernelArgs.of().ptr(ptr(logits)).ptr(ids).ptr(ptr(losses))
+                .ptr(ptr(correct)).i(rows).i(v));
+        end(OpKind.CROSS_ENTROPY, tm, 0);
+    }
+
+    @Override
+    public synchronized void crossEntropyBackward(Tensor probs, int[] targets, int offset, float scale) {
+        int v = probs.cols();
+        int rows = probs.rows();
+        long ids = deviceIds(targets, offset, rows, Integer.MIN_VALUE, v, "target");
+        long[] tm = begin(OpKind.CROSS_ENTROPY);
+        launchRows("cross_entropy_backward", rows, v, KernelArgs.of().ptr(ptr(probs)).ptr(ids).i(rows).i(v).f(scale));
+        end(OpKind.CROSS_ENTROPY, tm, 0);
+    }
+
+    // ------------------------------------------------------------------ optimizer
+
+    @Override
+    public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
+                      float weightDecay, float gradScale, int step) {
+        sameSize(p, g);
+        sameSize(p, m);
+        sameSize(p, v);
+        float bc1 = (float) (1.0 - Math.pow(beta1, step));
+        float bc2 = (float) (1.0 - Math.pow(beta2, step));
+        long[] tm = begin(OpKind.OPTIMIZER);
+        launch1d("adamw", p.size(), KernelArgs.of().ptr(ptr(p)).ptr(ptr(g)).ptr(ptr(m)).ptr(ptr(v)).f(lr).f(beta1)
+                .f(beta2).f(eps).f(weightDecay).f(gradScale).f(bc1).f(bc2).i(p.size()));
+        end(OpKind.OPTIMIZER, tm, 0);
+    }
+
+    @Override
+    public void sgd(Tensor p, Tensor g, Tensor buf, float lr, float momentum, float weightDecay, float gradScale,
+                    boolean nesterov) {
+        sameSize(p, g);
+        sameSize(p, buf);
+        long[] tm = begin(OpKind.OPTIMIZER);
+        launch1d("sgd", p.size(), KernelArgs.of().ptr(ptr(p)).ptr(ptr(g)).ptr(ptr(buf)).f(lr).f(momentum)
+                .f(weightDecay).f(gradScale).i(nesterov ? 1 : 0).i(p.size()));
+        end(OpKind.OPTIMIZER, tm, 0);
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            device.synchronize();
+            foldTimes();
+            for (CachingAllocator.Block b : new CachingAllocator.Block[] {intScratch, floatScratch, halfScratchA,
+                    halfScratchB}) {
+                if (b != null) {
+                    allocator.free(b);
+                }
+            }
+            for (ByteBuffer b : pinned.values()) {
+                device.freePinned(b);
+            }
+            pinned.clear();
+            allocator.releaseCache();
+        } finally {
+            if (ownsDevice) {
+                device.close();
+            }
+        }
+    }
+}
