@@ -17,7 +17,7 @@ MPIRUN      := $(MPIRUN_ENV) mpirun --oversubscribe -x OPENBLAS_NUM_THREADS=1
 LIB         := launcher/target/lib
 JAVA_RANK   := java -Xss4m -cp "$(LIB)/*"
 
-.PHONY: all setup setup-tests build test run selftest bench-transport bench-engine bench-pipeline train-tiny reference-fixtures simulate slurm-up slurm-down clean help
+.PHONY: all setup setup-tests build test run selftest bench-transport bench-engine bench-pipeline bench-gpu train-tiny reference-fixtures simulate slurm-up slurm-down clean help
 
 all: build
 
@@ -29,6 +29,7 @@ help:
 	@echo "make train-tiny       train llama-tiny on 3-digit addition in one process (~15 s)"
 	@echo "make bench-engine     SGEMM at llama-small's shapes, the step's GFLOP/s and GEMM share"
 	@echo "make bench-pipeline   measured 2BP speed-up per schedule vs the simulator's prediction (~5 min)"
+	@echo "make bench-gpu        one GPU: CUDA backend step and GEMMs vs eager PyTorch (llama-small, llama-1b)"
 	@echo "make simulate ARGS=.. the schedule simulator, e.g. ARGS=\"--compare --stages 4\""
 	@echo "make setup            install what is missing (root) or say what is missing"
 	@echo "make slurm-up         start a local single-node Slurm cluster (root); make slurm-down stops it"
@@ -63,6 +64,15 @@ bench-engine: build
 # next to the simulator's prediction from the costs measured in the same run; table also in runs/
 bench-pipeline: build
 	$(MPIRUN) -np 2 $(JAVA_RANK) org.twobp.worker.pipeline.BenchPipeline --config configs/llama-small.toml $(ARGS)
+
+# One GPU: the CUDA backend's training step and GEMMs for llama-small and llama-1b, then eager
+# PyTorch on the same shapes in the same run (needs a GPU, the CUDA driver and python3-torch).
+PRECISION ?= bf16
+bench-gpu: build
+	for c in llama-small llama-1b; do \
+	  $(JAVA_RANK) org.twobp.worker.train.BenchEngine --config configs/$$c.toml --backend cuda --precision $(PRECISION) --steps 5 --warmup 2 || exit 1; \
+	  python3 tests/reference/bench_torch.py --config configs/$$c.toml --precision $(PRECISION) --steps 5 --warmup 2 || exit 1; \
+	done
 
 train-tiny: build
 	$(JAVA_RANK) org.twobp.worker.train.TrainMain --config configs/llama-tiny.toml --data synthetic:addition

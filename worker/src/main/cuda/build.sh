@@ -7,7 +7,7 @@
 #   - the host emulator library, which runs the same kernels on the CPU for tests
 #     (emulator/build.sh).
 # Without nvcc no PTX is built and the CUDA backend says so when chosen; the CPU path is unaffected.
-# Environment: NVCC (compiler), CUDA_ARCHS (default "70 75 80 90"; nvcc 13 dropped Volta, so 70 is
+# Environment: NVCC (compiler; "none" builds without GPU kernels), CUDA_ARCHS (default "70 75 80 90"; nvcc 13 dropped Volta, so 70 is
 # skipped with a note when the compiler refuses it).
 set -euo pipefail
 shopt -s nullglob
@@ -18,9 +18,10 @@ mkdir -p "$ptxdir"
 
 nvcc=${NVCC:-$(command -v nvcc || true)}
 if [[ -z $nvcc && -x /usr/local/cuda/bin/nvcc ]]; then nvcc=/usr/local/cuda/bin/nvcc; fi
+if [[ $nvcc == none ]]; then nvcc=; fi
 rm -f "$ptxdir/UNAVAILABLE" "$ptxdir/INDEX"
 if [[ -z $nvcc ]]; then
-  echo "nvcc was not found when this build ran (not on PATH, no /usr/local/cuda/bin/nvcc, NVCC unset):" \
+  echo "nvcc was not found when this build ran (not on PATH, no /usr/local/cuda/bin/nvcc, NVCC ${NVCC:-unset}):" \
        "the CUDA kernels were not compiled. Install the CUDA toolkit and rebuild." > "$ptxdir/UNAVAILABLE"
   echo "[cuda] no nvcc: PTX not built; the CUDA backend will report itself unavailable"
 else

@@ -16,13 +16,20 @@ public final class Backends {
     }
 
     /**
-     * @param kind       cpu, cuda or cuda-emulated
+     * @param kind       auto (cuda when this node has an NVIDIA GPU, else cpu), cpu, cuda or cuda-emulated
      * @param precision  fp32, tf32 or bf16 (GPU only)
      * @param threads    Java threads of the CPU backend (0: the node's cores divided among its ranks)
      * @param localRank  this rank's index on its node (picks the GPU)
      * @param localSize  ranks on this node
      */
     public static Backend create(String kind, String precision, int threads, int localRank, int localSize) {
+        if (kind.equals("auto")) {
+            kind = gpuPresent() ? "cuda" : "cpu";
+            if (kind.equals("cpu") && !precision.equals("fp32")) {
+                throw new IllegalArgumentException("precision " + precision + " needs a GPU, and this node has none"
+                        + " (backend auto chose cpu): set train.precision = \"fp32\" or run on a GPU node");
+            }
+        }
         switch (kind) {
             case "cpu" -> {
                 return new CpuBackend(threads > 0 ? threads : CpuBackend.defaultThreads(localSize));
@@ -41,7 +48,13 @@ public final class Backends {
                     throw new IllegalStateException("the CUDA backend is not part of this build: " + e, e);
                 }
             }
-            default -> throw new IllegalArgumentException("unknown backend \"" + kind + "\": use cpu, cuda or cuda-emulated");
+            default -> throw new IllegalArgumentException("unknown backend \"" + kind
+                    + "\": use auto, cpu, cuda or cuda-emulated");
         }
+    }
+
+    /** Whether this node has an NVIDIA GPU driver's device files (what {@code auto} decides on). */
+    public static boolean gpuPresent() {
+        return java.nio.file.Files.exists(java.nio.file.Path.of("/dev/nvidiactl"));
     }
 }

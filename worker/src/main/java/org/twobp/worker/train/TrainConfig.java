@@ -27,8 +27,8 @@ import java.util.TreeMap;
  *   seed            --seed            data seed
  *   threads         --threads         CPU threads for this process (0 = all cores)
  *   log_every       --log-every       print a line every n steps
- *   backend         --backend         cpu | cuda (one GPU per rank) | cuda-emulated (the CUDA kernels run on the
- *                                     host, for testing without a GPU; very slow)
+ *   backend         --backend         auto (cuda where the node has a GPU, else cpu) | cpu | cuda (one GPU
+ *                                     per rank) | cuda-emulated (the CUDA kernels on the host, for tests; slow)
  *   precision       --precision       GEMM operands on the GPU: fp32 | tf32 | bf16 (weights, gradients and
  *                                     optimizer state stay float32); the CPU backend computes fp32 only
  * </pre>
@@ -72,8 +72,8 @@ public record TrainConfig(String data, int steps, int batchSize, int microBatche
         if (logEvery < 1) {
             problems.add("log_every must be >= 1, got " + logEvery);
         }
-        if (!List.of("cpu", "cuda", "cuda-emulated").contains(backend)) {
-            problems.add("backend must be cpu, cuda or cuda-emulated, got \"" + backend + "\"");
+        if (!List.of("auto", "cpu", "cuda", "cuda-emulated").contains(backend)) {
+            problems.add("backend must be auto, cpu, cuda or cuda-emulated, got \"" + backend + "\"");
         }
         if (!List.of("fp32", "tf32", "bf16").contains(precision)) {
             problems.add("precision must be fp32, tf32 or bf16, got \"" + precision + "\"");
@@ -106,7 +106,7 @@ public record TrainConfig(String data, int steps, int batchSize, int microBatche
         d.put("seed", 1L);
         d.put("threads", 0L);
         d.put("log_every", 10L);
-        d.put("backend", "cpu");
+        d.put("backend", "auto");
         d.put("precision", "fp32");
         return d;
     }

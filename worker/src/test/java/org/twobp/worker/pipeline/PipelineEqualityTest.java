@@ -13,6 +13,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.twobp.datasets.Datasets;
 import org.twobp.datasets.TokenDataset;
 import org.twobp.mpi.ThreadTransport;
+import org.twobp.worker.backend.Backend;
 import org.twobp.worker.backend.cpu.CpuBackend;
 import org.twobp.worker.model.Model;
 import org.twobp.worker.model.ModelConfig;
@@ -75,10 +76,16 @@ class PipelineEqualityTest {
 
     /** Runs {@code steps} pipeline steps on thread ranks; returns every rank's weights by name. */
     static Map<String, float[]> runPipeline(ModelConfig model, TrainConfig train, PipelineConfig pipe, int ranks, int steps) {
+        return runPipeline(model, train, pipe, ranks, steps, () -> new CpuBackend(1));
+    }
+
+    /** The same on the backends {@code backends} makes, one per rank. */
+    static Map<String, float[]> runPipeline(ModelConfig model, TrainConfig train, PipelineConfig pipe, int ranks, int steps,
+                                            java.util.function.Supplier<Backend> backends) {
         Map<String, float[]> weights = new ConcurrentHashMap<>();
         ThreadTransport.run(ranks, t -> {
             t.setTimeout(Duration.ofSeconds(60));
-            try (CpuBackend backend = new CpuBackend(1);
+            try (Backend backend = backends.get();
                  TokenDataset data = Datasets.open(train.data(), model.seqLen(), model.vocabSize(), train.seed())) {
                 PipelineTrainer trainer = new PipelineTrainer(t, model, train, pipe, backend, null);
                 for (int s = 0; s < steps; s++) {
