@@ -92,11 +92,14 @@ class LauncherPiecesTest {
     @Test
     void theSavedConfigReadsBackToTheSameRun(@TempDir Path dir) throws Exception {
         ResolvedRun run = ResolvedRun.resolve("train", Path.of("..", "configs", "llama-small.toml"),
-                List.of("train.steps=7", "pipeline.schedule=zb-h1", "model.seed=99"), 2, "2 ranks");
+                List.of("train.steps=7", "pipeline.schedule=zb-h1", "model.seed=99", "train.backend=cuda-emulated",
+                        "train.precision=bf16"), 2, "2 ranks");
         Path saved = dir.resolve("config.toml");
         Files.writeString(saved, run.toml());
         RunConfig back = RunConfig.load(saved, Map.of());
         assertEquals(run.config().toToml(), back.toToml());
+        assertEquals(run.config().train(), back.train(), "every training setting survives the file");
+        assertEquals("cuda-emulated", back.train().backend());
         assertEquals(7, back.train().steps());
         assertEquals(99, back.model().seed());
     }

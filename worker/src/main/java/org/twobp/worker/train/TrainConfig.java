@@ -182,8 +182,8 @@ public record TrainConfig(String data, int steps, int batchSize, int microBatche
         return String.format(Locale.ROOT, "[train]%ndata = \"%s\"%nsteps = %d%nbatch_size = %d%nmicro_batches = %d%n"
                         + "backward = \"%s\"%noptimizer = \"%s\"%nlr = %s%nmin_lr = %s%nwarmup_steps = %d%n"
                         + "weight_decay = %s%nbeta1 = %s%nbeta2 = %s%neps = %s%nmomentum = %s%ngrad_clip = %s%n"
-                        + "seed = %d%nthreads = %d%nlog_every = %d%n",
+                        + "seed = %d%nthreads = %d%nlog_every = %d%nbackend = \"%s\"%nprecision = \"%s\"%n",
                 data, steps, batchSize, microBatches, backward, optimizer, lr, minLr, warmupSteps, weightDecay, beta1,
-                beta2, eps, momentum, gradClip, seed, threads, logEvery);
+                beta2, eps, momentum, gradClip, seed, threads, logEvery, backend, precision);
     }
 }
