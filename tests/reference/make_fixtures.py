@@ -26,9 +26,14 @@ Conventions shared with the Java code (change both or neither):
   * RMSNorm: x / sqrt(mean(x^2) + eps) * w.  LayerNorm as torch.nn.functional.layer_norm.
   * Pre-norm blocks: r = x + attn(norm1(x)); y = r + mlp(norm2(r)); head: norm, untied output.
 
-Regenerate (needs Debian's python3-torch and python3-h5py; CI only reads the committed files):
+A further file, conv_bn.h5, holds a 2-D convolution (stride 2, padding 1, no bias) followed by
+batch normalisation in training mode, NCHW, for the convolutional layers
+(org.twobp.worker.layers.Conv2d and BatchNorm2d; see make_conv_bn for its layout).
 
-    /usr/bin/python3 tests/reference/make_fixtures.py
+Regenerate (needs Debian's python3-torch and python3-h5py; CI only reads the committed files),
+all files or the ones named:
+
+    /usr/bin/python3 tests/reference/make_fixtures.py [tiny-llama] [tiny-layernorm-gelu] [conv_bn]
 """
 
 import math
@@ -184,6 +189,63 @@ def make(name, variant, seed):
              os.path.relpath(path)))
 
 
+CONV_BN = dict(batch=3, channels=3, height=9, width=8, filters=4, kernel_h=3, kernel_w=3, stride=2, pad=1,
+               eps=1e-5)
+
+
+def make_conv_bn(name, seed):
+    """conv2d (stride 2, padding 1, no bias) then batch norm over (N, H, W) per channel, loss sum(out * r).
+
+        /config                  attributes: the geometry above and eps
+        /input                   float32 [B, C, H, W]
+        /params/conv.weight      float32 [F, C, kh, kw]
+        /params/bn.weight        float32 [F]      (gain)
+        /params/bn.bias          float32 [F]
+        /output_grad             float32 [B, F, outH, outW]   r = d(loss)/d(out)
+        /conv_output             float64 [B, F, outH, outW]
+        /output                  float64 [B, F, outH, outW]
+        /grads/input             float64 [B, C, H, W]
+        /grads/<param>           float64, the parameter's shape
+
+    The conv has no bias: batch norm removes a per-channel constant, so its gradient would be 0.
+    """
+    cfg = CONV_BN
+    gen = torch.Generator().manual_seed(seed)
+    b, c, f = cfg["batch"], cfg["channels"], cfg["filters"]
+    x32 = torch.randn(b, c, cfg["height"], cfg["width"], generator=gen, dtype=torch.float64).float()
+    params32 = {
+        "conv.weight": (0.4 * torch.randn(f, c, cfg["kernel_h"], cfg["kernel_w"], generator=gen,
+                                          dtype=torch.float64)).float(),
+        "bn.weight": (1.0 + 0.1 * torch.randn(f, generator=gen, dtype=torch.float64)).float(),
+        "bn.bias": (0.1 * torch.randn(f, generator=gen, dtype=torch.float64)).float(),
+    }
+    x = x32.double().requires_grad_(True)
+    w = {k: v.double().requires_grad_(True) for k, v in params32.items()}
+    conv = F.conv2d(x, w["conv.weight"], stride=cfg["stride"], padding=cfg["pad"])
+    conv.retain_grad()
+    out = F.batch_norm(conv, None, None, w["bn.weight"], w["bn.bias"], training=True, eps=cfg["eps"])
+    r32 = torch.randn(out.shape, generator=gen, dtype=torch.float64).float()
+    loss = (out * r32.double()).sum()
+    loss.backward()
+    path = os.path.join(OUT, name + ".h5")
+    with reproducible_file(path) as h5:
+        meta = group(h5, "config")
+        for g in ("params", "grads"):
+            group(h5, g)
+        for k, v in cfg.items():
+            meta.attrs[k] = v
+        meta.attrs["generator"] = "tests/reference/make_fixtures.py, torch " + torch.__version__
+        h5.create_dataset("input", data=x32.numpy(), track_times=False)
+        h5.create_dataset("output_grad", data=r32.numpy(), track_times=False)
+        for k, v in params32.items():
+            h5.create_dataset("params/" + k, data=v.numpy(), track_times=False)
+            h5.create_dataset("grads/" + k, data=w[k].grad.numpy(), track_times=False)
+        h5.create_dataset("grads/input", data=x.grad.numpy(), track_times=False)
+        h5.create_dataset("conv_output", data=conv.detach().numpy(), track_times=False)
+        h5.create_dataset("output", data=out.detach().numpy(), track_times=False)
+    print("%s: output %s, loss %.6f -> %s" % (name, tuple(out.shape), loss.item(), os.path.relpath(path)))
+
+
 def reproducible_file(path):
     """A new HDF5 file whose bytes depend only on its content (no creation times)."""
     fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
@@ -198,13 +260,22 @@ def group(h5, name):
     return h5py.Group(h5py.h5g.create(h5.id, name.encode(), gcpl=gcpl))
 
 
-def main():
+def main(argv):
+    known = list(VARIANTS) + ["conv_bn"]
+    chosen = argv or known
+    unknown = [n for n in chosen if n not in known]
+    if unknown:
+        print("unknown fixture(s) %s; known: %s" % (", ".join(unknown), ", ".join(known)), file=sys.stderr)
+        return 2
     torch.use_deterministic_algorithms(True)
     os.makedirs(OUT, exist_ok=True)
     for i, (name, variant) in enumerate(VARIANTS.items()):
-        make(name, variant, seed=1000 + i)
+        if name in chosen:
+            make(name, variant, seed=1000 + i)
+    if "conv_bn" in chosen:
+        make_conv_bn("conv_bn", seed=2000)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -14,7 +14,8 @@ import org.twobp.worker.tensor.Tensor;
  * width of an MLP, T sequence length. Outputs are assigned unless the method says it
  * accumulates ({@code +=}); weight gradients accumulate, input gradients are assigned. Output
  * tensors must not overlap inputs unless the method says "in place". Token ids and targets are
- * host arrays: they come from the data loader on the host and are small.
+ * host arrays: they come from the data loader on the host and are small. Convolutional layers
+ * use NCHW tensors [B, C, H, W] (see {@link ConvShape}).
  */
 public interface Backend extends AutoCloseable {
 
@@ -182,6 +183,48 @@ public interface Backend extends AutoCloseable {
 
     /** p2 of LayerNorm: {@code dweight += sum dout * xhat}, {@code dbias += sum dout}. */
     void layerNormBackwardWeight(Tensor dout, Tensor x, Tensor mean, Tensor rstd, Tensor dweight, Tensor dbias);
+
+    // ---------------------------------------------------------------- convolution (NCHW)
+
+    /**
+     * 2-D convolution, {@code y = conv(x, w)} without bias (see {@link #addChannelBias}):
+     * x [B, C, H, W], w [F, C, kh, kw], y [B, F, outH, outW] assigned; geometry in {@code s}.
+     */
+    void conv2dForward(ConvShape s, Tensor x, Tensor w, Tensor y);
+
+    /** p1 of the convolution: {@code dx} [B, C, H, W] (assigned) from dy [B, F, outH, outW] and w. */
+    void conv2dBackwardInput(ConvShape s, Tensor dy, Tensor w, Tensor dx);
+
+    /** p2 of the convolution: {@code dw += sum over images of dy_n * col(x_n)^T}, dw [F, C, kh, kw]. */
+    void conv2dBackwardWeight(ConvShape s, Tensor dy, Tensor x, Tensor dw);
+
+    /** {@code y[n, c, :] += bias[c]}, y [batch, channels, spatial] (spatial = H*W), bias [channels]. */
+    void addChannelBias(Tensor y, Tensor bias, int batch, int channels, int spatial);
+
+    /** {@code dbias[c] += sum over n and spatial of dy[n, c, :]} (accumulates). */
+    void sumChannels(Tensor dy, Tensor dbias, int batch, int channels, int spatial);
+
+    /**
+     * Batch normalisation in training mode: per channel c, mean and (biased) variance over all
+     * {@code batch * spatial} values of x [batch, channels, spatial];
+     * {@code out = (x - mean) * rstd * gamma + beta} with {@code rstd = 1/sqrt(var + eps)}; mean
+     * and rstd [channels] are written for the backward. Running statistics for inference are out of
+     * scope: every call normalises with the statistics of its own batch.
+     */
+    void batchNormForward(Tensor x, Tensor gamma, Tensor beta, float eps, int batch, int channels, int spatial,
+                          Tensor out, Tensor mean, Tensor rstd);
+
+    /**
+     * p1 of batch norm, with the statistics' dependence on x:
+     * {@code dx = rstd * gamma * (dout - mean(dout) - xhat * mean(dout * xhat))}, means per channel
+     * over batch and spatial positions (computed here; p2 computes its own sums).
+     */
+    void batchNormBackwardInput(Tensor dout, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, int batch,
+                                int channels, int spatial, Tensor dx);
+
+    /** p2 of batch norm: {@code dgamma += sum dout * xhat}, {@code dbeta += sum dout} per channel. */
+    void batchNormBackwardWeight(Tensor dout, Tensor x, Tensor mean, Tensor rstd, int batch, int channels,
+                                 int spatial, Tensor dgamma, Tensor dbeta);
 
     // ---------------------------------------------------------------- attention pieces
 

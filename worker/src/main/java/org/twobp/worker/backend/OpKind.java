@@ -5,6 +5,8 @@ public enum OpKind {
     GEMM("gemm"),
     ATTENTION_SOFTMAX("softmax"),
     NORM("norm"),
+    /** im2col/col2im of the convolutions (their GEMMs count as {@link #GEMM}). */
+    CONV("conv"),
     ROPE("rope"),
     ACTIVATION("activation"),
     ELEMENTWISE("elementwise"),

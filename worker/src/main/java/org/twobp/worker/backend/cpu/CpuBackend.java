@@ -4,6 +4,7 @@ import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
 import org.twobp.worker.backend.Backend;
+import org.twobp.worker.backend.ConvShape;
 import org.twobp.worker.backend.OpKind;
 import org.twobp.worker.backend.OpStats;
 import org.twobp.worker.tensor.MemoryCategory;
@@ -664,6 +665,336 @@ public final class CpuBackend implements Backend {
             for (int j = from; j < to; j++) {
                 wd[wo + j] += (float) accW[j - from];
                 bd[bo + j] += (float) accB[j - from];
+            }
+        });
+        stats.record(OpKind.NORM, System.nanoTime() - t0, 0);
+    }
+
+    // ------------------------------------------------------------------ convolution
+
+    /**
+     * The convolutions run as GEMMs over an image's column matrix (see {@link ConvShape}), built
+     * in a workspace tensor of one image by {@link #im2col} and folded back by {@link #col2im};
+     * the GEMMs go through {@link #gemmStridedBatched} and count as GEMM time and FLOPs.
+     */
+    @Override
+    public void conv2dForward(ConvShape s, Tensor x, Tensor w, Tensor y) {
+        s.check("conv2dForward", x, w, y);
+        int k = s.colRows();
+        int p = s.colCols();
+        Tensor col = allocate(MemoryCategory.WORKSPACE, k, p);
+        try {
+            for (int n = 0; n < s.batch(); n++) {
+                im2col(s, x, n, col);
+                gemm(false, false, s.filters(), p, k, 1f, w, 0, k, col, 0, p, 0f, y, n * s.outImageSize(), p);
+            }
+        } finally {
+            free(col);
+        }
+    }
+
+    @Override
+    public void conv2dBackwardInput(ConvShape s, Tensor dy, Tensor w, Tensor dx) {
+        s.check("conv2dBackwardInput", dx, w, dy);
+        int k = s.colRows();
+        int p = s.colCols();
+        Tensor col = allocate(MemoryCategory.WORKSPACE, k, p);
+        try {
+            for (int n = 0; n < s.batch(); n++) {
+                gemm(true, false, k, p, s.filters(), 1f, w, 0, k, dy, n * s.outImageSize(), p, 0f, col, 0, p);
+                col2im(s, col, dx, n);
+            }
+        } finally {
+            free(col);
+        }
+    }
+
+    @Override
+    public void conv2dBackwardWeight(ConvShape s, Tensor dy, Tensor x, Tensor dw) {
+        s.check("conv2dBackwardWeight", x, dw, dy);
+        int k = s.colRows();
+        int p = s.colCols();
+        Tensor col = allocate(MemoryCategory.WORKSPACE, k, p);
+        try {
+            for (int n = 0; n < s.batch(); n++) {
+                im2col(s, x, n, col);
+                gemm(false, true, s.filters(), k, p, 1f, dy, n * s.outImageSize(), p, col, 0, p, 1f, dw, 0, k);
+            }
+        } finally {
+            free(col);
+        }
+    }
+
+    /** Column matrix of image {@code n} of x into col [C*kh*kw, outH*outW]; rows split over the threads. */
+    private void im2col(ConvShape s, Tensor x, int n, Tensor col) {
+        long t0 = System.nanoTime();
+        float[] xd = data(x);
+        float[] cd = data(col);
+        int xo = x.offset() + n * s.imageSize();
+        int co = col.offset();
+        int kh = s.kernelH();
+        int kw = s.kernelW();
+        int h = s.height();
+        int wd = s.width();
+        int oh = s.outHeight();
+        int ow = s.outWidth();
+        int stride = s.stride();
+        int pad = s.pad();
+        int p = oh * ow;
+        parallel.forRange(s.colRows(), grainRows(p), (from, to) -> {
+            for (int r = from; r < to; r++) {
+                int c = r / (kh * kw);
+                int i = r / kw % kh;
+                int j = r % kw;
+                int plane = xo + c * h * wd;
+                int dst = co + r * p;
+                for (int y = 0; y < oh; y++) {
+                    int ih = y * stride - pad + i;
+                    int row = dst + y * ow;
+                    if (ih < 0 || ih >= h) {
+                        java.util.Arrays.fill(cd, row, row + ow, 0f);
+                        continue;
+                    }
+                    int src = plane + ih * wd;
+                    for (int xx = 0; xx < ow; xx++) {
+                        int iw = xx * stride - pad + j;
+                        cd[row + xx] = iw >= 0 && iw < wd ? xd[src + iw] : 0f;
+                    }
+                }
+            }
+        });
+        stats.record(OpKind.CONV, System.nanoTime() - t0, 0);
+    }
+
+    /**
+     * Image {@code n} of dx from the column gradient: each input element sums the taps that read
+     * it, in kernel order (the same order as the CUDA kernel; no scatter, no races).
+     */
+    private void col2im(ConvShape s, Tensor col, Tensor dx, int n) {
+        long t0 = System.nanoTime();
+        float[] cd = data(col);
+        float[] dd = data(dx);
+        int co = col.offset();
+        int dof = dx.offset() + n * s.imageSize();
+        int kh = s.kernelH();
+        int kw = s.kernelW();
+        int h = s.height();
+        int wd = s.width();
+        int oh = s.outHeight();
+        int ow = s.outWidth();
+        int stride = s.stride();
+        int pad = s.pad();
+        int p = oh * ow;
+        parallel.forRange(s.channels() * h, grainRows(wd * kh * kw), (from, to) -> {
+            for (int r = from; r < to; r++) {
+                int c = r / h;
+                int ih = r % h;
+                for (int iw = 0; iw < wd; iw++) {
+                    float acc = 0f;
+                    for (int i = 0; i < kh; i++) {
+                        int ty = ih + pad - i;
+                        if (ty < 0 || ty % stride != 0 || ty / stride >= oh) {
+                            continue;
+                        }
+                        int y = ty / stride;
+                        for (int j = 0; j < kw; j++) {
+                            int tx = iw + pad - j;
+                            if (tx < 0 || tx % stride != 0 || tx / stride >= ow) {
+                                continue;
+                            }
+                            acc += cd[co + ((c * kh + i) * kw + j) * p + y * ow + tx / stride];
+                        }
+                    }
+                    dd[dof + r * wd + iw] = acc;
+                }
+            }
+        });
+        stats.record(OpKind.CONV, System.nanoTime() - t0, 0);
+    }
+
+    @Override
+    public void addChannelBias(Tensor y, Tensor bias, int batch, int channels, int spatial) {
+        ConvShape.checkActivation("addChannelBias", batch, channels, spatial, y);
+        ConvShape.checkPerChannel("addChannelBias", channels, bias);
+        long t0 = System.nanoTime();
+        float[] yd = data(y);
+        float[] bd = data(bias);
+        int yo = y.offset();
+        int bo = bias.offset();
+        parallel.forRange(batch * channels, grainRows(spatial), (from, to) -> {
+            for (int plane = from; plane < to; plane++) {
+                float b = bd[bo + plane % channels];
+                int base = yo + plane * spatial;
+                for (int i = 0; i < spatial; i++) {
+                    yd[base + i] += b;
+                }
+            }
+        });
+        stats.record(OpKind.ELEMENTWISE, System.nanoTime() - t0, 0);
+    }
+
+    @Override
+    public void sumChannels(Tensor dy, Tensor dbias, int batch, int channels, int spatial) {
+        ConvShape.checkActivation("sumChannels", batch, channels, spatial, dy);
+        ConvShape.checkPerChannel("sumChannels", channels, dbias);
+        long t0 = System.nanoTime();
+        float[] gd = data(dy);
+        float[] bd = data(dbias);
+        int go = dy.offset();
+        int bo = dbias.offset();
+        parallel.forRange(channels, 1, (from, to) -> {
+            for (int c = from; c < to; c++) {
+                double acc = 0;
+                for (int n = 0; n < batch; n++) {
+                    int base = go + (n * channels + c) * spatial;
+                    for (int i = 0; i < spatial; i++) {
+                        acc += gd[base + i];
+                    }
+                }
+                bd[bo + c] += (float) acc;
+            }
+        });
+        stats.record(OpKind.ELEMENTWISE, System.nanoTime() - t0, 0);
+    }
+
+    // ------------------------------------------------------------------ batch norm
+
+    private static void checkBatchNorm(String op, int batch, int channels, int spatial, Tensor[] full,
+                                       Tensor[] perChannel) {
+        for (Tensor t : full) {
+            ConvShape.checkActivation(op, batch, channels, spatial, t);
+        }
+        for (Tensor t : perChannel) {
+            ConvShape.checkPerChannel(op, channels, t);
+        }
+    }
+
+    @Override
+    public void batchNormForward(Tensor x, Tensor gamma, Tensor beta, float eps, int batch, int channels, int spatial,
+                                 Tensor out, Tensor mean, Tensor rstd) {
+        checkBatchNorm("batchNormForward", batch, channels, spatial, new Tensor[] {x, out},
+                new Tensor[] {gamma, beta, mean, rstd});
+        long t0 = System.nanoTime();
+        float[] xd = data(x);
+        float[] gd = data(gamma);
+        float[] bd = data(beta);
+        float[] od = data(out);
+        float[] md = data(mean);
+        float[] rd = data(rstd);
+        int xo = x.offset();
+        int oo = out.offset();
+        double count = (double) batch * spatial;
+        parallel.forRange(channels, 1, (from, to) -> {
+            for (int c = from; c < to; c++) {
+                double sum = 0;
+                for (int n = 0; n < batch; n++) {
+                    int base = xo + (n * channels + c) * spatial;
+                    for (int i = 0; i < spatial; i++) {
+                        sum += xd[base + i];
+                    }
+                }
+                double mu = sum / count;
+                double var = 0;                  // two passes: no cancellation for channels with a large mean
+                for (int n = 0; n < batch; n++) {
+                    int base = xo + (n * channels + c) * spatial;
+                    for (int i = 0; i < spatial; i++) {
+                        double d = xd[base + i] - mu;
+                        var += d * d;
+                    }
+                }
+                float m = (float) mu;
+                float s = (float) (1.0 / Math.sqrt(var / count + eps));
+                md[mean.offset() + c] = m;
+                rd[rstd.offset() + c] = s;
+                float g = gd[gamma.offset() + c];
+                float b = bd[beta.offset() + c];
+                for (int n = 0; n < batch; n++) {
+                    int xb = xo + (n * channels + c) * spatial;
+                    int ob = oo + (n * channels + c) * spatial;
+                    for (int i = 0; i < spatial; i++) {
+                        od[ob + i] = (xd[xb + i] - m) * s * g + b;
+                    }
+                }
+            }
+        });
+        stats.record(OpKind.NORM, System.nanoTime() - t0, 0);
+    }
+
+    @Override
+    public void batchNormBackwardInput(Tensor dout, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, int batch,
+                                       int channels, int spatial, Tensor dx) {
+        checkBatchNorm("batchNormBackwardInput", batch, channels, spatial, new Tensor[] {dout, x, dx},
+                new Tensor[] {gamma, mean, rstd});
+        long t0 = System.nanoTime();
+        float[] gd = data(dout);
+        float[] xd = data(x);
+        float[] wd = data(gamma);
+        float[] md = data(mean);
+        float[] rd = data(rstd);
+        float[] dd = data(dx);
+        int go = dout.offset();
+        int xo = x.offset();
+        int dof = dx.offset();
+        double count = (double) batch * spatial;
+        parallel.forRange(channels, 1, (from, to) -> {
+            for (int c = from; c < to; c++) {
+                float m = md[mean.offset() + c];
+                float s = rd[rstd.offset() + c];
+                double sumG = 0;
+                double sumGx = 0;
+                for (int n = 0; n < batch; n++) {
+                    int base = (n * channels + c) * spatial;
+                    for (int i = 0; i < spatial; i++) {
+                        float g = gd[go + base + i];
+                        sumG += g;
+                        sumGx += g * ((xd[xo + base + i] - m) * s);
+                    }
+                }
+                float meanG = (float) (sumG / count);
+                float meanGx = (float) (sumGx / count);
+                float k = s * wd[gamma.offset() + c];
+                for (int n = 0; n < batch; n++) {
+                    int base = (n * channels + c) * spatial;
+                    for (int i = 0; i < spatial; i++) {
+                        float xhat = (xd[xo + base + i] - m) * s;
+                        dd[dof + base + i] = k * (gd[go + base + i] - meanG - xhat * meanGx);
+                    }
+                }
+            }
+        });
+        stats.record(OpKind.NORM, System.nanoTime() - t0, 0);
+    }
+
+    @Override
+    public void batchNormBackwardWeight(Tensor dout, Tensor x, Tensor mean, Tensor rstd, int batch, int channels,
+                                        int spatial, Tensor dgamma, Tensor dbeta) {
+        checkBatchNorm("batchNormBackwardWeight", batch, channels, spatial, new Tensor[] {dout, x},
+                new Tensor[] {mean, rstd, dgamma, dbeta});
+        long t0 = System.nanoTime();
+        float[] gd = data(dout);
+        float[] xd = data(x);
+        float[] md = data(mean);
+        float[] rd = data(rstd);
+        float[] wd = data(dgamma);
+        float[] bd = data(dbeta);
+        int go = dout.offset();
+        int xo = x.offset();
+        parallel.forRange(channels, 1, (from, to) -> {
+            for (int c = from; c < to; c++) {
+                float m = md[mean.offset() + c];
+                float s = rd[rstd.offset() + c];
+                double accW = 0;
+                double accB = 0;
+                for (int n = 0; n < batch; n++) {
+                    int base = (n * channels + c) * spatial;
+                    for (int i = 0; i < spatial; i++) {
+                        float g = gd[go + base + i];
+                        accW += g * ((xd[xo + base + i] - m) * s);
+                        accB += g;
+                    }
+                }
+                wd[dgamma.offset() + c] += (float) accW;
+                bd[dbeta.offset() + c] += (float) accB;
             }
         });
         stats.record(OpKind.NORM, System.nanoTime() - t0, 0);

@@ -7,6 +7,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import org.twobp.worker.backend.Backend;
+import org.twobp.worker.backend.ConvShape;
 import org.twobp.worker.backend.OpKind;
 import org.twobp.worker.backend.OpStats;
 import org.twobp.worker.tensor.MemoryCategory;
@@ -27,6 +28,11 @@ import org.twobp.worker.tensor.Tensor;
  *
  * <p>Token ids and targets arrive as host arrays; they are checked on the host (a kernel cannot
  * report a bad id) and copied to a device buffer before the kernel that reads them.
+ *
+ * <p>Convolutions are im2col (or col2im) kernels of {@code conv.cu} into a workspace tensor from
+ * the same allocator, around batched GEMMs of this backend; batch norm and the channel bias are
+ * one block per channel. These kernels are the fallback for when cuDNN is not loaded: cuDNN is
+ * only detected ({@link Cudnn#probe()}), and no operation calls it.
  */
 public final class CudaBackend implements Backend {
 
@@ -611,6 +617,170 @@ public final class CudaBackend implements Backend {
         long[] tm = begin(OpKind.NORM);
         launchColumns("layernorm_backward_weight", c, KernelArgs.of().ptr(ptr(dout)).ptr(ptr(x)).ptr(ptr(mean))
                 .ptr(ptr(rstd)).ptr(ptr(dweight)).ptr(ptr(dbias)).i(rows).i(c));
+        end(OpKind.NORM, tm, 0);
+    }
+
+    // ------------------------------------------------------------------ convolution
+    // The project's kernels, the fallback for when cuDNN is not loaded (see the class comment).
+
+    /**
+     * Column matrices of a chunk of images take at most this many floats (128 MiB by default):
+     * enough for one batched GEMM over many small images, bounded for large ones.
+     */
+    private long convWorkspaceFloats = 1L << 25;
+
+    /** Sets the bound of {@link #convWorkspaceFloats}; tests make it small to run several chunks. */
+    void setConvWorkspaceFloats(long floats) {
+        convWorkspaceFloats = floats;
+    }
+
+    /** Images whose column matrices fit the workspace (at least one; the tiled GEMM's batch limit). */
+    private int imagesPerChunk(ConvShape s) {
+        long perImage = (long) s.colRows() * s.colCols();
+        return (int) Math.max(1, Math.min(Math.min(s.batch(), 65535), convWorkspaceFloats / perImage));
+    }
+
+    /** The column matrices of {@code images} images of x starting at image {@code n0}. */
+    private void im2col(ConvShape s, Tensor x, int n0, int images, Tensor col) {
+        long[] tm = begin(OpKind.CONV);
+        launch1d("im2col", (long) images * s.colRows() * s.colCols(), KernelArgs.of()
+                .ptr(ptr(x, (long) n0 * s.imageSize())).ptr(ptr(col)).i(images).i(s.channels()).i(s.height())
+                .i(s.width()).i(s.kernelH()).i(s.kernelW()).i(s.stride()).i(s.pad()).i(s.outHeight())
+                .i(s.outWidth()));
+        end(OpKind.CONV, tm, 0);
+    }
+
+    @Override
+    public void conv2dForward(ConvShape s, Tensor x, Tensor w, Tensor y) {
+        s.check("conv2dForward", x, w, y);
+        int k = s.colRows();
+        int p = s.colCols();
+        int chunk = imagesPerChunk(s);
+        Tensor col = allocate(MemoryCategory.WORKSPACE, chunk * k, p);
+        try {
+            for (int n0 = 0; n0 < s.batch(); n0 += chunk) {
+                int m = Math.min(chunk, s.batch() - n0);
+                im2col(s, x, n0, m, col);
+                gemmStridedBatched(false, false, s.filters(), p, k, 1f, w, 0, k, 0, col, 0, p, k * p, 0f, y,
+                        n0 * s.outImageSize(), p, s.outImageSize(), m);
+            }
+        } finally {
+            free(col);
+        }
+    }
+
+    @Override
+    public void conv2dBackwardInput(ConvShape s, Tensor dy, Tensor w, Tensor dx) {
+        s.check("conv2dBackwardInput", dx, w, dy);
+        int k = s.colRows();
+        int p = s.colCols();
+        int chunk = imagesPerChunk(s);
+        Tensor col = allocate(MemoryCategory.WORKSPACE, chunk * k, p);
+        try {
+            for (int n0 = 0; n0 < s.batch(); n0 += chunk) {
+                int m = Math.min(chunk, s.batch() - n0);
+                gemmStridedBatched(true, false, k, p, s.filters(), 1f, w, 0, k, 0, dy, n0 * s.outImageSize(), p,
+                        s.outImageSize(), 0f, col, 0, p, k * p, m);
+                long[] tm = begin(OpKind.CONV);
+                launch1d("col2im", (long) m * s.imageSize(), KernelArgs.of().ptr(ptr(col))
+                        .ptr(ptr(dx, (long) n0 * s.imageSize())).i(m).i(s.channels()).i(s.height()).i(s.width())
+                        .i(s.kernelH()).i(s.kernelW()).i(s.stride()).i(s.pad()).i(s.outHeight()).i(s.outWidth()));
+                end(OpKind.CONV, tm, 0);
+            }
+        } finally {
+            free(col);
+        }
+    }
+
+    /** One GEMM per image with beta = 1: a batched GEMM may not write one output from several products. */
+    @Override
+    public void conv2dBackwardWeight(ConvShape s, Tensor dy, Tensor x, Tensor dw) {
+        s.check("conv2dBackwardWeight", x, dw, dy);
+        int k = s.colRows();
+        int p = s.colCols();
+        int chunk = imagesPerChunk(s);
+        Tensor col = allocate(MemoryCategory.WORKSPACE, chunk * k, p);
+        try {
+            for (int n0 = 0; n0 < s.batch(); n0 += chunk) {
+                int m = Math.min(chunk, s.batch() - n0);
+                im2col(s, x, n0, m, col);
+                for (int i = 0; i < m; i++) {
+                    gemm(false, true, s.filters(), k, p, 1f, dy, (n0 + i) * s.outImageSize(), p, col, i * k * p, p, 1f,
+                            dw, 0, k);
+                }
+            }
+        } finally {
+            free(col);
+        }
+    }
+
+    /** One block of {@link #BLOCK} threads per channel, for the per-channel reductions. */
+    private void launchChannels(String kernel, int channels, KernelArgs args) {
+        device.launch(kernel, channels, 1, 1, BLOCK, 1, 1, 0, args);
+    }
+
+    @Override
+    public void addChannelBias(Tensor y, Tensor bias, int batch, int channels, int spatial) {
+        ConvShape.checkActivation("addChannelBias", batch, channels, spatial, y);
+        ConvShape.checkPerChannel("addChannelBias", channels, bias);
+        long[] tm = begin(OpKind.ELEMENTWISE);
+        launch1d("add_channel_bias", y.size(), KernelArgs.of().ptr(ptr(y)).ptr(ptr(bias)).i(batch).i(channels)
+                .i(spatial));
+        end(OpKind.ELEMENTWISE, tm, 0);
+    }
+
+    @Override
+    public void sumChannels(Tensor dy, Tensor dbias, int batch, int channels, int spatial) {
+        ConvShape.checkActivation("sumChannels", batch, channels, spatial, dy);
+        ConvShape.checkPerChannel("sumChannels", channels, dbias);
+        long[] tm = begin(OpKind.ELEMENTWISE);
+        launchChannels("sum_channels", channels, KernelArgs.of().ptr(ptr(dy)).ptr(ptr(dbias)).i(batch).i(channels)
+                .i(spatial));
+        end(OpKind.ELEMENTWISE, tm, 0);
+    }
+
+    // ------------------------------------------------------------------ batch norm
+
+    private static void checkBatchNorm(String op, int batch, int channels, int spatial, Tensor[] full,
+                                       Tensor[] perChannel) {
+        for (Tensor t : full) {
+            ConvShape.checkActivation(op, batch, channels, spatial, t);
+        }
+        for (Tensor t : perChannel) {
+            ConvShape.checkPerChannel(op, channels, t);
+        }
+    }
+
+    @Override
+    public void batchNormForward(Tensor x, Tensor gamma, Tensor beta, float eps, int batch, int channels, int spatial,
+                                 Tensor out, Tensor mean, Tensor rstd) {
+        checkBatchNorm("batchNormForward", batch, channels, spatial, new Tensor[] {x, out},
+                new Tensor[] {gamma, beta, mean, rstd});
+        long[] tm = begin(OpKind.NORM);
+        launchChannels("batchnorm_forward", channels, KernelArgs.of().ptr(ptr(x)).ptr(ptr(gamma)).ptr(ptr(beta)).f(eps)
+                .ptr(ptr(out)).ptr(ptr(mean)).ptr(ptr(rstd)).i(batch).i(channels).i(spatial));
+        end(OpKind.NORM, tm, 0);
+    }
+
+    @Override
+    public void batchNormBackwardInput(Tensor dout, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, int batch,
+                                       int channels, int spatial, Tensor dx) {
+        checkBatchNorm("batchNormBackwardInput", batch, channels, spatial, new Tensor[] {dout, x, dx},
+                new Tensor[] {gamma, mean, rstd});
+        long[] tm = begin(OpKind.NORM);
+        launchChannels("batchnorm_backward_input", channels, KernelArgs.of().ptr(ptr(dout)).ptr(ptr(x))
+                .ptr(ptr(gamma)).ptr(ptr(mean)).ptr(ptr(rstd)).ptr(ptr(dx)).i(batch).i(channels).i(spatial));
+        end(OpKind.NORM, tm, 0);
+    }
+
+    @Override
+    public void batchNormBackwardWeight(Tensor dout, Tensor x, Tensor mean, Tensor rstd, int batch, int channels,
+                                        int spatial, Tensor dgamma, Tensor dbeta) {
+        checkBatchNorm("batchNormBackwardWeight", batch, channels, spatial, new Tensor[] {dout, x},
+                new Tensor[] {mean, rstd, dgamma, dbeta});
+        long[] tm = begin(OpKind.NORM);
+        launchChannels("batchnorm_backward_weight", channels, KernelArgs.of().ptr(ptr(dout)).ptr(ptr(x))
+                .ptr(ptr(mean)).ptr(ptr(rstd)).ptr(ptr(dgamma)).ptr(ptr(dbeta)).i(batch).i(channels).i(spatial));
         end(OpKind.NORM, tm, 0);
     }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
+import org.twobp.worker.backend.ConvShape;
 import org.twobp.worker.backend.OpKind;
 import org.twobp.worker.tensor.MemoryCategory;
 import org.twobp.worker.tensor.Tensor;
@@ -137,6 +138,57 @@ class CpuBackendTest {
                 }
                 assertEquals(1.0, sum, 1e-6);
             }
+        }
+    }
+
+    /**
+     * The convolution and batch-norm loops split over threads by rows and channels; each element
+     * is computed in the same order whatever the split, so the results are identical.
+     */
+    @Test
+    void convolutionAndBatchNormDoNotDependOnTheThreadCount() {
+        ConvShape s = new ConvShape(3, 32, 16, 16, 8, 3, 3, 1, 1);
+        float[][][] results = new float[2][][];
+        int[] threads = {1, 4};
+        for (int t = 0; t < 2; t++) {
+            try (CpuBackend be = new CpuBackend(threads[t])) {
+                Tensor x = be.allocate(MemoryCategory.ACTIVATIONS, s.inputSize());
+                Tensor w = be.allocate(MemoryCategory.ACTIVATIONS, s.weightSize());
+                Tensor dy = be.allocate(MemoryCategory.ACTIVATIONS, s.outputSize());
+                GradCheck.randomize(x, 1, 1);
+                GradCheck.randomize(w, 2, 0.2);
+                GradCheck.randomize(dy, 3, 1);
+                Tensor y = be.allocate(MemoryCategory.ACTIVATIONS, s.outputSize());
+                Tensor dx = be.allocate(MemoryCategory.ACTIVATIONS, s.inputSize());
+                Tensor dw = be.allocateZeros(MemoryCategory.ACTIVATIONS, s.weightSize());
+                be.conv2dForward(s, x, w, y);
+                be.conv2dBackwardInput(s, dy, w, dx);
+                be.conv2dBackwardWeight(s, dy, x, dw);
+                int c = s.channels();
+                int sp = s.height() * s.width();
+                Tensor gamma = be.allocate(MemoryCategory.ACTIVATIONS, c);
+                Tensor beta = be.allocate(MemoryCategory.ACTIVATIONS, c);
+                GradCheck.randomize(gamma, 4, 1);
+                GradCheck.randomize(beta, 5, 1);
+                Tensor out = be.allocate(MemoryCategory.ACTIVATIONS, s.inputSize());
+                Tensor mean = be.allocate(MemoryCategory.ACTIVATIONS, c);
+                Tensor rstd = be.allocate(MemoryCategory.ACTIVATIONS, c);
+                Tensor bdx = be.allocate(MemoryCategory.ACTIVATIONS, s.inputSize());
+                Tensor dg = be.allocateZeros(MemoryCategory.ACTIVATIONS, c);
+                Tensor db = be.allocateZeros(MemoryCategory.ACTIVATIONS, c);
+                be.batchNormForward(x, gamma, beta, 1e-5f, s.batch(), c, sp, out, mean, rstd);
+                be.batchNormBackwardInput(dx, x, gamma, mean, rstd, s.batch(), c, sp, bdx);
+                be.batchNormBackwardWeight(dx, x, mean, rstd, s.batch(), c, sp, dg, db);
+                be.sumChannels(dx, db, s.batch(), c, sp);
+                be.addChannelBias(out, beta, s.batch(), c, sp);
+                results[t] = new float[][] {be.toHost(y), be.toHost(dx), be.toHost(dw), be.toHost(out), be.toHost(bdx),
+                    be.toHost(dg), be.toHost(db)};
+            }
+        }
+        String[] names = {"conv forward", "conv p1", "conv p2", "batch norm forward + bias", "batch norm p1",
+            "batch norm p2 gamma", "batch norm p2 beta + channel sum"};
+        for (int i = 0; i < names.length; i++) {
+            assertTrue(java.util.Arrays.equals(results[0][i], results[1][i]), names[i] + " differs with 4 threads");
         }
     }
 }
