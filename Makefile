@@ -17,7 +17,7 @@ MPIRUN      := $(MPIRUN_ENV) mpirun --oversubscribe -x OPENBLAS_NUM_THREADS=1
 LIB         := launcher/target/lib
 JAVA_RANK   := java -Xss4m -cp "$(LIB)/*"
 
-.PHONY: all setup setup-tests build test run selftest bench-transport bench-engine bench-pipeline bench-gpu train-tiny reference-fixtures simulate slurm-up slurm-down clean help
+.PHONY: all setup setup-tests build test run selftest bench-transport bench-engine bench-pipeline bench-gpu gpu-kit train-tiny reference-fixtures simulate slurm-up slurm-down clean help
 
 all: build
 
@@ -30,6 +30,7 @@ help:
 	@echo "make bench-engine     SGEMM at llama-small's shapes, the step's GFLOP/s and GEMM share"
 	@echo "make bench-pipeline   measured 2BP speed-up per schedule vs the simulator's prediction (~5 min)"
 	@echo "make bench-gpu        one GPU: CUDA backend step and GEMMs vs eager PyTorch (llama-small, llama-1b)"
+	@echo "make gpu-kit          pack a Java runtime, jars and tests for a GPU machine without Java (target/gpu-kit)"
 	@echo "make simulate ARGS=.. the schedule simulator, e.g. ARGS=\"--compare --stages 4\""
 	@echo "make setup            install what is missing (root) or say what is missing"
 	@echo "make slurm-up         start a local single-node Slurm cluster (root); make slurm-down stops it"
@@ -73,6 +74,12 @@ bench-gpu: build
 	  $(JAVA_RANK) org.twobp.worker.train.BenchEngine --config configs/$$c.toml --backend cuda --precision $(PRECISION) --steps 5 --warmup 2 || exit 1; \
 	  python3 tests/reference/bench_torch.py --config configs/$$c.toml --precision $(PRECISION) --steps 5 --warmup 2 || exit 1; \
 	done
+
+# What a GPU machine without Java needs to run the CUDA tests and bench-gpu there
+# (tests/gpu/run-on-device.sh): a jlink'ed runtime, the jars and the worker's test classes.
+gpu-kit: build
+	$(MVN) $(MVN_FLAGS) -q -pl worker test-compile
+	bash tests/gpu/make-kit.sh
 
 train-tiny: build
 	$(JAVA_RANK) org.twobp.worker.train.TrainMain --config configs/llama-tiny.toml --data synthetic:addition

@@ -46,6 +46,9 @@ public final class BenchEngine {
         } catch (IllegalArgumentException | DatasetException e) {
             System.err.println("BenchEngine: " + e.getMessage());
             System.exit(2);
+        } catch (IllegalStateException e) {
+            System.err.println("BenchEngine: " + e.getMessage()); // e.g. no GPU for --backend cuda
+            System.exit(1);
         }
     }
 
