@@ -125,4 +125,15 @@ public record ConvShape(int batch, int channels, int height, int width, int filt
             throw new IllegalArgumentException(op + " needs one value per channel (" + channels + "), got " + t);
         }
     }
+
+    /** Batch-norm operands: activations [batch, channels, spatial] and per-channel vectors. */
+    public static void checkBatchNorm(String op, int batch, int channels, int spatial, Tensor[] full,
+                                      Tensor[] perChannel) {
+        for (Tensor t : full) {
+            checkActivation(op, batch, channels, spatial, t);
+        }
+        for (Tensor t : perChannel) {
+            checkPerChannel(op, channels, t);
+        }
+    }
 }

@@ -7,6 +7,7 @@ import org.twobp.worker.backend.Backend;
 import org.twobp.worker.backend.ConvShape;
 import org.twobp.worker.backend.OpKind;
 import org.twobp.worker.backend.OpStats;
+import org.twobp.worker.backend.Shapes;
 import org.twobp.worker.tensor.MemoryCategory;
 import org.twobp.worker.tensor.MemoryTracker;
 import org.twobp.worker.tensor.Tensor;
@@ -277,9 +278,9 @@ public final class CpuBackend implements Backend {
         if (m == 0 || n == 0 || batch == 0) {
             return;
         }
-        checkMatrix("A", a, offA, lda, strideA, batch, transA ? k : m, transA ? m : k);
-        checkMatrix("B", b, offB, ldb, strideB, batch, transB ? n : k, transB ? k : n);
-        checkMatrix("C", c, offC, ldc, strideC, batch, m, n);
+        Shapes.checkMatrix("A", a, offA, lda, strideA, batch, transA ? k : m, transA ? m : k);
+        Shapes.checkMatrix("B", b, offB, ldb, strideB, batch, transB ? n : k, transB ? k : n);
+        Shapes.checkMatrix("C", c, offC, ldc, strideC, batch, m, n);
         float[] ad = data(a);
         float[] bd = data(b);
         float[] cd = data(c);
@@ -291,17 +292,6 @@ public final class CpuBackend implements Backend {
         stats.record(OpKind.GEMM, System.nanoTime() - t0, 2L * m * n * k * batch);
     }
 
-    private static void checkMatrix(String which, Tensor t, int off, int ld, int stride, int batch, int rows,
-                                    int cols) {
-        if (rows == 0 || cols == 0) {
-            return;
-        }
-        long last = off + (long) (batch - 1) * stride + (long) (rows - 1) * ld + cols;
-        if (ld < cols || off < 0 || stride < 0 || last > t.size()) {
-            throw new IllegalArgumentException("GEMM matrix " + which + " (" + batch + " x " + rows + "x" + cols
-                    + ", offset " + off + ", row stride " + ld + ", batch stride " + stride + ") does not fit " + t);
-        }
-    }
 
     // ------------------------------------------------------------------ elementwise
 
@@ -309,11 +299,6 @@ public final class CpuBackend implements Backend {
         return Math.max(1, ELEMENTS_PER_SHARE / Math.max(1, cols));
     }
 
-    private static void sameSize(Tensor a, Tensor b) {
-        if (a.size() != b.size()) {
-            throw new IllegalArgumentException("size mismatch: " + a + " vs " + b);
-        }
-    }
 
     @Override
     public void fill(Tensor t, float value) {
@@ -326,7 +311,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void copy(Tensor src, Tensor dst) {
-        sameSize(src, dst);
+        Shapes.sameSize(src, dst);
         long t0 = System.nanoTime();
         float[] s = data(src);
         float[] d = data(dst);
@@ -339,8 +324,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void add(Tensor a, Tensor b, Tensor out) {
-        sameSize(a, b);
-        sameSize(a, out);
+        Shapes.sameSize(a, b);
+        Shapes.sameSize(a, out);
         long t0 = System.nanoTime();
         float[] ad = data(a);
         float[] bd = data(b);
@@ -449,7 +434,7 @@ public final class CpuBackend implements Backend {
     public void rmsNormForward(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd) {
         int c = weight.size();
         int rows = x.size() / c;
-        sameSize(x, out);
+        Shapes.sameSize(x, out);
         long t0 = System.nanoTime();
         float[] xd = data(x);
         float[] wd = data(weight);
@@ -548,7 +533,7 @@ public final class CpuBackend implements Backend {
                                  Tensor rstd) {
         int c = weight.size();
         int rows = x.size() / c;
-        sameSize(x, out);
+        Shapes.sameSize(x, out);
         long t0 = System.nanoTime();
         float[] xd = data(x);
         float[] wd = data(weight);
@@ -859,20 +844,11 @@ public final class CpuBackend implements Backend {
 
     // ------------------------------------------------------------------ batch norm
 
-    private static void checkBatchNorm(String op, int batch, int channels, int spatial, Tensor[] full,
-                                       Tensor[] perChannel) {
-        for (Tensor t : full) {
-            ConvShape.checkActivation(op, batch, channels, spatial, t);
-        }
-        for (Tensor t : perChannel) {
-            ConvShape.checkPerChannel(op, channels, t);
-        }
-    }
 
     @Override
     public void batchNormForward(Tensor x, Tensor gamma, Tensor beta, float eps, int batch, int channels, int spatial,
                                  Tensor out, Tensor mean, Tensor rstd) {
-        checkBatchNorm("batchNormForward", batch, channels, spatial, new Tensor[] {x, out},
+        ConvShape.checkBatchNorm("batchNormForward", batch, channels, spatial, new Tensor[] {x, out},
                 new Tensor[] {gamma, beta, mean, rstd});
         long t0 = System.nanoTime();
         float[] xd = data(x);
@@ -923,7 +899,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void batchNormBackwardInput(Tensor dout, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, int batch,
                                        int channels, int spatial, Tensor dx) {
-        checkBatchNorm("batchNormBackwardInput", batch, channels, spatial, new Tensor[] {dout, x, dx},
+        ConvShape.checkBatchNorm("batchNormBackwardInput", batch, channels, spatial, new Tensor[] {dout, x, dx},
                 new Tensor[] {gamma, mean, rstd});
         long t0 = System.nanoTime();
         float[] gd = data(dout);
@@ -968,7 +944,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void batchNormBackwardWeight(Tensor dout, Tensor x, Tensor mean, Tensor rstd, int batch, int channels,
                                         int spatial, Tensor dgamma, Tensor dbeta) {
-        checkBatchNorm("batchNormBackwardWeight", batch, channels, spatial, new Tensor[] {dout, x},
+        ConvShape.checkBatchNorm("batchNormBackwardWeight", batch, channels, spatial, new Tensor[] {dout, x},
                 new Tensor[] {mean, rstd, dgamma, dbeta});
         long t0 = System.nanoTime();
         float[] gd = data(dout);
@@ -1127,7 +1103,7 @@ public final class CpuBackend implements Backend {
     public void swigluBackward(Tensor dout, Tensor gateUp, Tensor dGateUp) {
         int f = dout.cols();
         int rows = dout.rows();
-        sameSize(gateUp, dGateUp);
+        Shapes.sameSize(gateUp, dGateUp);
         long t0 = System.nanoTime();
         float[] dd = data(dout);
         float[] h = data(gateUp);
@@ -1157,7 +1133,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void geluForward(Tensor x, Tensor out) {
-        sameSize(x, out);
+        Shapes.sameSize(x, out);
         long t0 = System.nanoTime();
         float[] xd = data(x);
         float[] od = data(out);
@@ -1175,7 +1151,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void geluBackward(Tensor dout, Tensor x, Tensor dx) {
-        sameSize(x, dx);
+        Shapes.sameSize(x, dx);
         long t0 = System.nanoTime();
         float[] gd = data(dout);
         float[] xd = data(x);
@@ -1322,9 +1298,9 @@ public final class CpuBackend implements Backend {
     @Override
     public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
                       float weightDecay, float gradScale, int step) {
-        sameSize(p, g);
-        sameSize(p, m);
-        sameSize(p, v);
+        Shapes.sameSize(p, g);
+        Shapes.sameSize(p, m);
+        Shapes.sameSize(p, v);
         long t0 = System.nanoTime();
         float[] pd = data(p);
         float[] gd = data(g);
@@ -1355,8 +1331,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void sgd(Tensor p, Tensor g, Tensor buf, float lr, float momentum, float weightDecay, float gradScale,
                     boolean nesterov) {
-        sameSize(p, g);
-        sameSize(p, buf);
+        Shapes.sameSize(p, g);
+        Shapes.sameSize(p, buf);
         long t0 = System.nanoTime();
         float[] pd = data(p);
         float[] gd = data(g);

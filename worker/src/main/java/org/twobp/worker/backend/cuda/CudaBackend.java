@@ -10,6 +10,7 @@ import org.twobp.worker.backend.Backend;
 import org.twobp.worker.backend.ConvShape;
 import org.twobp.worker.backend.OpKind;
 import org.twobp.worker.backend.OpStats;
+import org.twobp.worker.backend.Shapes;
 import org.twobp.worker.tensor.MemoryCategory;
 import org.twobp.worker.tensor.MemoryTracker;
 import org.twobp.worker.tensor.Tensor;
@@ -338,11 +339,6 @@ public final class CudaBackend implements Backend {
         device.launch(kernel, (cols + 31) / 32, 1, 1, 32, 8, 1, 0, args);
     }
 
-    private static void sameSize(Tensor a, Tensor b) {
-        if (a.size() != b.size()) {
-            throw new IllegalArgumentException("size mismatch: " + a + " vs " + b);
-        }
-    }
 
     private synchronized long scratch(boolean ints, long bytes) {
         CachingAllocator.Block b = ints ? intScratch : floatScratch;
@@ -395,9 +391,9 @@ public final class CudaBackend implements Backend {
         if (m == 0 || n == 0 || batch == 0) {
             return;
         }
-        checkMatrix("A", a, offA, lda, strideA, batch, transA ? k : m, transA ? m : k);
-        checkMatrix("B", b, offB, ldb, strideB, batch, transB ? n : k, transB ? k : n);
-        checkMatrix("C", c, offC, ldc, strideC, batch, m, n);
+        Shapes.checkMatrix("A", a, offA, lda, strideA, batch, transA ? k : m, transA ? m : k);
+        Shapes.checkMatrix("B", b, offB, ldb, strideB, batch, transB ? n : k, transB ? k : n);
+        Shapes.checkMatrix("C", c, offC, ldc, strideC, batch, m, n);
         long[] t = begin(OpKind.GEMM);
         long pa = ptr(a, offA);
         long pb = ptr(b, offB);
@@ -450,16 +446,6 @@ public final class CudaBackend implements Backend {
         return blk.ptr();
     }
 
-    private static void checkMatrix(String which, Tensor t, int off, int ld, int stride, int batch, int rows, int cols) {
-        if (rows == 0 || cols == 0) {
-            return;
-        }
-        long last = off + (long) (batch - 1) * stride + (long) (rows - 1) * ld + cols;
-        if (ld < cols || off < 0 || stride < 0 || last > t.size()) {
-            throw new IllegalArgumentException("GEMM matrix " + which + " (" + batch + " x " + rows + "x" + cols
-                    + ", offset " + off + ", row stride " + ld + ", batch stride " + stride + ") does not fit " + t);
-        }
-    }
 
     // ------------------------------------------------------------------ elementwise
 
@@ -474,7 +460,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void copy(Tensor src, Tensor dst) {
-        sameSize(src, dst);
+        Shapes.sameSize(src, dst);
         long[] tm = begin(OpKind.ELEMENTWISE);
         if (src.size() > 0) {
             device.copyDeviceToDevice(ptr(dst), ptr(src), 4L * src.size());
@@ -484,8 +470,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void add(Tensor a, Tensor b, Tensor out) {
-        sameSize(a, b);
-        sameSize(a, out);
+        Shapes.sameSize(a, b);
+        Shapes.sameSize(a, out);
         long[] tm = begin(OpKind.ELEMENTWISE);
         launch1d("add_f32", a.size(), KernelArgs.of().ptr(ptr(a)).ptr(ptr(b)).ptr(ptr(out)).i(a.size()));
         end(OpKind.ELEMENTWISE, tm, 0);
@@ -562,7 +548,7 @@ public final class CudaBackend implements Backend {
     public void rmsNormForward(Tensor x, Tensor weight, float eps, Tensor out, Tensor rstd) {
         int c = weight.size();
         int rows = x.size() / c;
-        sameSize(x, out);
+        Shapes.sameSize(x, out);
         long[] tm = begin(OpKind.NORM);
         launchRows("rmsnorm_forward", rows, c, KernelArgs.of().ptr(ptr(x)).ptr(ptr(weight)).f(eps).ptr(ptr(out))
                 .ptr(ptr(rstd)).i(rows).i(c));
@@ -593,7 +579,7 @@ public final class CudaBackend implements Backend {
     public void layerNormForward(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out, Tensor mean, Tensor rstd) {
         int c = weight.size();
         int rows = x.size() / c;
-        sameSize(x, out);
+        Shapes.sameSize(x, out);
         long[] tm = begin(OpKind.NORM);
         launchRows("layernorm_forward", rows, c, KernelArgs.of().ptr(ptr(x)).ptr(ptr(weight)).ptr(ptr(bias)).f(eps)
                 .ptr(ptr(out)).ptr(ptr(mean)).ptr(ptr(rstd)).i(rows).i(c));
@@ -741,20 +727,11 @@ public final class CudaBackend implements Backend {
 
     // ------------------------------------------------------------------ batch norm
 
-    private static void checkBatchNorm(String op, int batch, int channels, int spatial, Tensor[] full,
-                                       Tensor[] perChannel) {
-        for (Tensor t : full) {
-            ConvShape.checkActivation(op, batch, channels, spatial, t);
-        }
-        for (Tensor t : perChannel) {
-            ConvShape.checkPerChannel(op, channels, t);
-        }
-    }
 
     @Override
     public void batchNormForward(Tensor x, Tensor gamma, Tensor beta, float eps, int batch, int channels, int spatial,
                                  Tensor out, Tensor mean, Tensor rstd) {
-        checkBatchNorm("batchNormForward", batch, channels, spatial, new Tensor[] {x, out},
+        ConvShape.checkBatchNorm("batchNormForward", batch, channels, spatial, new Tensor[] {x, out},
                 new Tensor[] {gamma, beta, mean, rstd});
         long[] tm = begin(OpKind.NORM);
         launchChannels("batchnorm_forward", channels, KernelArgs.of().ptr(ptr(x)).ptr(ptr(gamma)).ptr(ptr(beta)).f(eps)
@@ -765,7 +742,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void batchNormBackwardInput(Tensor dout, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, int batch,
                                        int channels, int spatial, Tensor dx) {
-        checkBatchNorm("batchNormBackwardInput", batch, channels, spatial, new Tensor[] {dout, x, dx},
+        ConvShape.checkBatchNorm("batchNormBackwardInput", batch, channels, spatial, new Tensor[] {dout, x, dx},
                 new Tensor[] {gamma, mean, rstd});
         long[] tm = begin(OpKind.NORM);
         launchChannels("batchnorm_backward_input", channels, KernelArgs.of().ptr(ptr(dout)).ptr(ptr(x))
@@ -776,7 +753,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void batchNormBackwardWeight(Tensor dout, Tensor x, Tensor mean, Tensor rstd, int batch, int channels,
                                         int spatial, Tensor dgamma, Tensor dbeta) {
-        checkBatchNorm("batchNormBackwardWeight", batch, channels, spatial, new Tensor[] {dout, x},
+        ConvShape.checkBatchNorm("batchNormBackwardWeight", batch, channels, spatial, new Tensor[] {dout, x},
                 new Tensor[] {mean, rstd, dgamma, dbeta});
         long[] tm = begin(OpKind.NORM);
         launchChannels("batchnorm_backward_weight", channels, KernelArgs.of().ptr(ptr(dout)).ptr(ptr(x))
@@ -834,7 +811,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void swigluBackward(Tensor dout, Tensor gateUp, Tensor dGateUp) {
-        sameSize(gateUp, dGateUp);
+        Shapes.sameSize(gateUp, dGateUp);
         long[] tm = begin(OpKind.ACTIVATION);
         launch1d("swiglu_backward", dout.size(), KernelArgs.of().ptr(ptr(dout)).ptr(ptr(gateUp)).ptr(ptr(dGateUp))
                 .i(dout.rows()).i(dout.cols()));
@@ -843,7 +820,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void geluForward(Tensor x, Tensor out) {
-        sameSize(x, out);
+        Shapes.sameSize(x, out);
         long[] tm = begin(OpKind.ACTIVATION);
         launch1d("gelu_forward", x.size(), KernelArgs.of().ptr(ptr(x)).ptr(ptr(out)).i(x.size()));
         end(OpKind.ACTIVATION, tm, 0);
@@ -851,7 +828,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void geluBackward(Tensor dout, Tensor x, Tensor dx) {
-        sameSize(x, dx);
+        Shapes.sameSize(x, dx);
         long[] tm = begin(OpKind.ACTIVATION);
         launch1d("gelu_backward", x.size(), KernelArgs.of().ptr(ptr(dout)).ptr(ptr(x)).ptr(ptr(dx)).i(x.size()));
         end(OpKind.ACTIVATION, tm, 0);
@@ -906,9 +883,9 @@ public final class CudaBackend implements Backend {
     @Override
     public void adamw(Tensor p, Tensor g, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
                       float weightDecay, float gradScale, int step) {
-        sameSize(p, g);
-        sameSize(p, m);
-        sameSize(p, v);
+        Shapes.sameSize(p, g);
+        Shapes.sameSize(p, m);
+        Shapes.sameSize(p, v);
         float bc1 = (float) (1.0 - Math.pow(beta1, step));
         float bc2 = (float) (1.0 - Math.pow(beta2, step));
         long[] tm = begin(OpKind.OPTIMIZER);
@@ -920,8 +897,8 @@ public final class CudaBackend implements Backend {
     @Override
     public void sgd(Tensor p, Tensor g, Tensor buf, float lr, float momentum, float weightDecay, float gradScale,
                     boolean nesterov) {
-        sameSize(p, g);
-        sameSize(p, buf);
+        Shapes.sameSize(p, g);
+        Shapes.sameSize(p, buf);
         long[] tm = begin(OpKind.OPTIMIZER);
         launch1d("sgd", p.size(), KernelArgs.of().ptr(ptr(p)).ptr(ptr(g)).ptr(ptr(buf)).f(lr).f(momentum)
                 .f(weightDecay).f(gradScale).i(nesterov ? 1 : 0).i(p.size()));

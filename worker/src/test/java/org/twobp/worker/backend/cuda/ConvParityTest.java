@@ -33,64 +33,7 @@ class ConvParityTest {
         new ConvShape(1, 1, 1, 1, 2, 1, 1, 1, 0),
     };
 
-    /** One CPU and one CUDA backend, and helpers to put the same data in both. */
-    private static final class Pair implements AutoCloseable {
-        final CpuBackend cpu = new CpuBackend(1);
-        final CudaBackend gpu;
-        final SplittableRandom rng = new SplittableRandom(11);
 
-        Pair(String target) {
-            gpu = CudaTargets.backend(target, Precision.FP32);
-        }
-
-        Tensor[] random(float scale, float offset, int... shape) {
-            Tensor a = cpu.allocate(MemoryCategory.ACTIVATIONS, shape);
-            Tensor b = gpu.allocate(MemoryCategory.ACTIVATIONS, shape);
-            float[] v = new float[a.size()];
-            for (int i = 0; i < v.length; i++) {
-                v[i] = (float) (rng.nextDouble(-1, 1) * scale) + offset;
-            }
-            cpu.copyFromHost(v, 0, a);
-            gpu.copyFromHost(v, 0, b);
-            return new Tensor[] {a, b};
-        }
-
-        Tensor[] random(int... shape) {
-            return random(1f, 0f, shape);
-        }
-
-        /** Asserts the agreement and returns the worst difference relative to the largest CPU value. */
-        double same(Tensor[] t, String what) {
-            return assertClose(cpu.toHost(t[0]), gpu.toHost(t[1]), TOLERANCE, what + " on " + gpu.device().name());
-        }
-
-        @Override
-        public void close() {
-            cpu.close();
-            gpu.close();
-        }
-    }
-
-    static double assertClose(float[] expected, float[] actual, float tol, String what) {
-        assertEquals(expected.length, actual.length, what + ": length");
-        float scale = 0;
-        for (float e : expected) {
-            scale = Math.max(scale, Math.abs(e));
-        }
-        scale = Math.max(scale, 1e-30f);
-        float worst = 0;
-        int at = -1;
-        for (int i = 0; i < expected.length; i++) {
-            float d = Math.abs(expected[i] - actual[i]);
-            if (!(d <= worst) || Float.isNaN(actual[i])) {
-                worst = Float.isNaN(actual[i]) ? Float.POSITIVE_INFINITY : d;
-                at = i;
-            }
-        }
-        assertTrue(worst <= tol * scale, what + ": worst difference " + worst + " at element " + at + " (expected "
-                + (at >= 0 ? expected[at] : 0) + ", got " + (at >= 0 ? actual[at] : 0) + "), bound " + tol * scale);
-        return worst / scale;
-    }
 
     private static int[] nchw(int b, int c, int h, int w) {
         return new int[] {b, c, h, w};
@@ -102,36 +45,36 @@ class ConvParityTest {
         double worst = 0;
         for (ConvShape s : SHAPES) {
             for (long workspace : new long[] {1L << 25, 1}) {
-                try (Pair p = new Pair(target)) {
+                try (BackendPair p = new BackendPair(target, Precision.FP32, 11)) {
                     p.gpu.setConvWorkspaceFloats(workspace);   // 1: one image per chunk
                     String what = s + (workspace == 1 ? ", one image per chunk" : "");
-                    Tensor[] x = p.random(nchw(s.batch(), s.channels(), s.height(), s.width()));
-                    Tensor[] w = p.random(nchw(s.filters(), s.channels(), s.kernelH(), s.kernelW()));
-                    Tensor[] y = p.random(nchw(s.batch(), s.filters(), s.outHeight(), s.outWidth()));
+                    Tensor[] x = p.random(1f, nchw(s.batch(), s.channels(), s.height(), s.width()));
+                    Tensor[] w = p.random(1f, nchw(s.filters(), s.channels(), s.kernelH(), s.kernelW()));
+                    Tensor[] y = p.random(1f, nchw(s.batch(), s.filters(), s.outHeight(), s.outWidth()));
                     p.cpu.conv2dForward(s, x[0], w[0], y[0]);
                     p.gpu.conv2dForward(s, x[1], w[1], y[1]);
-                    worst = Math.max(worst, p.same(y, "conv forward " + what));
+                    worst = Math.max(worst, p.same(y, TOLERANCE, "conv forward " + what));
 
-                    Tensor[] dy = p.random(nchw(s.batch(), s.filters(), s.outHeight(), s.outWidth()));
-                    Tensor[] dx = p.random(nchw(s.batch(), s.channels(), s.height(), s.width()));
+                    Tensor[] dy = p.random(1f, nchw(s.batch(), s.filters(), s.outHeight(), s.outWidth()));
+                    Tensor[] dx = p.random(1f, nchw(s.batch(), s.channels(), s.height(), s.width()));
                     p.cpu.conv2dBackwardInput(s, dy[0], w[0], dx[0]);
                     p.gpu.conv2dBackwardInput(s, dy[1], w[1], dx[1]);
-                    worst = Math.max(worst, p.same(dx, "conv p1 " + what));
+                    worst = Math.max(worst, p.same(dx, TOLERANCE, "conv p1 " + what));
 
-                    Tensor[] dw = p.random(nchw(s.filters(), s.channels(), s.kernelH(), s.kernelW()));
+                    Tensor[] dw = p.random(1f, nchw(s.filters(), s.channels(), s.kernelH(), s.kernelW()));
                     p.cpu.conv2dBackwardWeight(s, dy[0], x[0], dw[0]);
                     p.gpu.conv2dBackwardWeight(s, dy[1], x[1], dw[1]);
-                    worst = Math.max(worst, p.same(dw, "conv p2 (accumulating) " + what));
+                    worst = Math.max(worst, p.same(dw, TOLERANCE, "conv p2 (accumulating) " + what));
 
                     int spatial = s.colCols();
-                    Tensor[] bias = p.random(s.filters());
+                    Tensor[] bias = p.random(1f, s.filters());
                     p.cpu.addChannelBias(y[0], bias[0], s.batch(), s.filters(), spatial);
                     p.gpu.addChannelBias(y[1], bias[1], s.batch(), s.filters(), spatial);
-                    worst = Math.max(worst, p.same(y, "channel bias " + what));
-                    Tensor[] db = p.random(s.filters());
+                    worst = Math.max(worst, p.same(y, TOLERANCE, "channel bias " + what));
+                    Tensor[] db = p.random(1f, s.filters());
                     p.cpu.sumChannels(dy[0], db[0], s.batch(), s.filters(), spatial);
                     p.gpu.sumChannels(dy[1], db[1], s.batch(), s.filters(), spatial);
-                    worst = Math.max(worst, p.same(db, "channel sum (accumulating) " + what));
+                    worst = Math.max(worst, p.same(db, TOLERANCE, "channel sum (accumulating) " + what));
                     assertEquals(0, p.gpu.memory().current(MemoryCategory.WORKSPACE), "workspace returned: " + what);
                 }
             }
@@ -146,36 +89,36 @@ class ConvParityTest {
         double worst = 0;
         // batch, channels, spatial: fewer values per channel than a warp, and more than a block
         for (int[] g : new int[][] {{1, 3, 5}, {2, 4, 20}, {3, 5, 300}, {4, 2, 1}}) {
-            try (Pair p = new Pair(target)) {
+            try (BackendPair p = new BackendPair(target, Precision.FP32, 11)) {
                 int b = g[0];
                 int c = g[1];
                 int sp = g[2];
                 String what = "batch " + b + ", channels " + c + ", spatial " + sp;
                 Tensor[] x = p.random(2f, 0.7f, b, c, sp);
                 Tensor[] gamma = p.random(1f, 1f, c);
-                Tensor[] beta = p.random(c);
-                Tensor[] out = p.random(b, c, sp);
-                Tensor[] mean = p.random(c);
-                Tensor[] rstd = p.random(c);
+                Tensor[] beta = p.random(1f, c);
+                Tensor[] out = p.random(1f, b, c, sp);
+                Tensor[] mean = p.random(1f, c);
+                Tensor[] rstd = p.random(1f, c);
                 p.cpu.batchNormForward(x[0], gamma[0], beta[0], 1e-5f, b, c, sp, out[0], mean[0], rstd[0]);
                 p.gpu.batchNormForward(x[1], gamma[1], beta[1], 1e-5f, b, c, sp, out[1], mean[1], rstd[1]);
-                worst = Math.max(worst, p.same(out, "batchnorm forward " + what));
-                worst = Math.max(worst, p.same(mean, "batchnorm mean " + what));
-                worst = Math.max(worst, p.same(rstd, "batchnorm rstd " + what));
+                worst = Math.max(worst, p.same(out, TOLERANCE, "batchnorm forward " + what));
+                worst = Math.max(worst, p.same(mean, TOLERANCE, "batchnorm mean " + what));
+                worst = Math.max(worst, p.same(rstd, TOLERANCE, "batchnorm rstd " + what));
 
-                Tensor[] dout = p.random(b, c, sp);
-                Tensor[] dx = p.random(b, c, sp);
+                Tensor[] dout = p.random(1f, b, c, sp);
+                Tensor[] dx = p.random(1f, b, c, sp);
                 p.cpu.batchNormBackwardInput(dout[0], x[0], gamma[0], mean[0], rstd[0], b, c, sp, dx[0]);
                 p.gpu.batchNormBackwardInput(dout[1], x[1], gamma[1], mean[1], rstd[1], b, c, sp, dx[1]);
                 if (b * sp > 1) {   // one value per channel: dx is 0 up to rounding, nothing to compare against
-                    worst = Math.max(worst, p.same(dx, "batchnorm p1 " + what));
+                    worst = Math.max(worst, p.same(dx, TOLERANCE, "batchnorm p1 " + what));
                 }
-                Tensor[] dgamma = p.random(c);
-                Tensor[] dbeta = p.random(c);
+                Tensor[] dgamma = p.random(1f, c);
+                Tensor[] dbeta = p.random(1f, c);
                 p.cpu.batchNormBackwardWeight(dout[0], x[0], mean[0], rstd[0], b, c, sp, dgamma[0], dbeta[0]);
                 p.gpu.batchNormBackwardWeight(dout[1], x[1], mean[1], rstd[1], b, c, sp, dgamma[1], dbeta[1]);
-                worst = Math.max(worst, p.same(dgamma, "batchnorm p2 gamma (accumulating) " + what));
-                worst = Math.max(worst, p.same(dbeta, "batchnorm p2 beta (accumulating) " + what));
+                worst = Math.max(worst, p.same(dgamma, TOLERANCE, "batchnorm p2 gamma (accumulating) " + what));
+                worst = Math.max(worst, p.same(dbeta, TOLERANCE, "batchnorm p2 beta (accumulating) " + what));
             }
         }
         System.out.printf("batch norm parity (%s): worst difference %.2e of the largest value (bound %.0e)%n", target,
@@ -185,15 +128,15 @@ class ConvParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"emulated", "gpu"})
     void shapesAreChecked(String target) {
-        try (Pair p = new Pair(target)) {
+        try (BackendPair p = new BackendPair(target, Precision.FP32, 11)) {
             ConvShape s = SHAPES[1];
-            Tensor[] x = p.random(nchw(s.batch(), s.channels(), s.height(), s.width()));
-            Tensor[] w = p.random(nchw(s.filters(), s.channels(), s.kernelH(), s.kernelW()));
-            Tensor[] wrong = p.random(s.batch(), s.filters(), s.outHeight() + 1, s.outWidth());
+            Tensor[] x = p.random(1f, nchw(s.batch(), s.channels(), s.height(), s.width()));
+            Tensor[] w = p.random(1f, nchw(s.filters(), s.channels(), s.kernelH(), s.kernelW()));
+            Tensor[] wrong = p.random(1f, s.batch(), s.filters(), s.outHeight() + 1, s.outWidth());
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> p.gpu.conv2dForward(s, x[1], w[1], wrong[1]));
             assertTrue(e.getMessage().contains("output [2, 4, 4, 4]"), e.getMessage());
-            Tensor[] g = p.random(s.channels());
+            Tensor[] g = p.random(1f, s.channels());
             int spatial = s.height() * s.width();
             e = assertThrows(IllegalArgumentException.class, () -> p.gpu.batchNormForward(x[1], g[1], g[1], 1e-5f,
                     s.batch(), s.channels(), spatial + 1, x[1], g[1], g[1]));

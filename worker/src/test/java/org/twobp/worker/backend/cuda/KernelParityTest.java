@@ -26,82 +26,12 @@ class KernelParityTest {
     private static final float TIGHT = 2e-6f;
     private static final float SUMS = 1e-5f;
 
-    /** One CPU and one CUDA backend, and helpers to put the same data in both. */
-    private static final class Pair implements AutoCloseable {
-        final CpuBackend cpu = new CpuBackend(1);
-        final CudaBackend gpu;
-        final SplittableRandom rng = new SplittableRandom(7);
 
-        Pair(String target, Precision p) {
-            gpu = CudaTargets.backend(target, p);
-        }
-
-        Tensor[] random(float scale, int... shape) {
-            Tensor a = cpu.allocate(MemoryCategory.ACTIVATIONS, shape);
-            Tensor b = gpu.allocate(MemoryCategory.ACTIVATIONS, shape);
-            float[] v = new float[a.size()];
-            for (int i = 0; i < v.length; i++) {
-                v[i] = (float) (rng.nextDouble(-1, 1) * scale);
-            }
-            cpu.copyFromHost(v, 0, a);
-            gpu.copyFromHost(v, 0, b);
-            return new Tensor[] {a, b};
-        }
-
-        Tensor[] positive(int... shape) {
-            Tensor[] t = random(1f, shape);
-            float[] v = cpu.toHost(t[0]);
-            for (int i = 0; i < v.length; i++) {
-                v[i] = Math.abs(v[i]) + 0.1f;
-            }
-            cpu.copyFromHost(v, 0, t[0]);
-            gpu.copyFromHost(v, 0, t[1]);
-            return t;
-        }
-
-        Tensor[] filled(float value, int... shape) {
-            Tensor a = cpu.allocate(MemoryCategory.ACTIVATIONS, shape);
-            Tensor b = gpu.allocate(MemoryCategory.ACTIVATIONS, shape);
-            cpu.fill(a, value);
-            gpu.fill(b, value);
-            return new Tensor[] {a, b};
-        }
-
-        void same(Tensor[] t, float tol, String what) {
-            assertClose(cpu.toHost(t[0]), gpu.toHost(t[1]), tol, what + " on " + gpu.device().name());
-        }
-
-        @Override
-        public void close() {
-            cpu.close();
-            gpu.close();
-        }
-    }
-
-    static void assertClose(float[] expected, float[] actual, float tol, String what) {
-        assertEquals(expected.length, actual.length, what + ": length");
-        float scale = 0;
-        for (float e : expected) {
-            scale = Math.max(scale, Math.abs(e));
-        }
-        scale = Math.max(scale, 1e-30f);
-        float worst = 0;
-        int at = -1;
-        for (int i = 0; i < expected.length; i++) {
-            float d = Math.abs(expected[i] - actual[i]);
-            if (!(d <= worst) || Float.isNaN(actual[i])) {
-                worst = Float.isNaN(actual[i]) ? Float.POSITIVE_INFINITY : d;
-                at = i;
-            }
-        }
-        assertTrue(worst <= tol * scale, what + ": worst difference " + worst + " at element " + at + " (expected "
-                + (at >= 0 ? expected[at] : 0) + ", got " + (at >= 0 ? actual[at] : 0) + "), bound " + tol * scale);
-    }
 
     @ParameterizedTest
     @ValueSource(strings = {"emulated", "gpu"})
     void elementwise(String target) {
-        try (Pair p = new Pair(target, Precision.FP32)) {
+        try (BackendPair p = new BackendPair(target, Precision.FP32, 7)) {
             Tensor[] a = p.random(2, 1000);
             Tensor[] b = p.random(2, 1000);
             Tensor[] out = p.filled(0, 1000);
@@ -139,7 +69,7 @@ class KernelParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"emulated", "gpu"})
     void views(String target) {
-        try (Pair p = new Pair(target, Precision.FP32)) {
+        try (BackendPair p = new BackendPair(target, Precision.FP32, 7)) {
             Tensor[] a = p.random(1, 6, 10);
             Tensor[] b = p.random(1, 3, 10);
             // operations on views reach the right elements (offsets into the storage)
@@ -154,7 +84,7 @@ class KernelParityTest {
             for (int r = 0; r < 5; r++) {
                 System.arraycopy(w, r * 12 + 3, expected, r * 4, 4);
             }
-            assertClose(expected, p.gpu.toHost(narrow[1]), 0, "copy_2d");
+            BackendPair.assertClose(expected, p.gpu.toHost(narrow[1]), 0, "copy_2d");
         }
     }
 
@@ -162,7 +92,7 @@ class KernelParityTest {
     @ValueSource(strings = {"emulated", "gpu"})
     void norms(String target) {
         for (int c : new int[] {24, 96, 300}) {
-            try (Pair p = new Pair(target, Precision.FP32)) {
+            try (BackendPair p = new BackendPair(target, Precision.FP32, 7)) {
                 int rows = 9;
                 Tensor[] x = p.random(3, rows, c);
                 Tensor[] w = p.random(1, c);
@@ -203,7 +133,7 @@ class KernelParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"emulated", "gpu"})
     void ropeForwardAndInverse(String target) {
-        try (Pair p = new Pair(target, Precision.FP32)) {
+        try (BackendPair p = new BackendPair(target, Precision.FP32, 7)) {
             int seq = 5, rows = 10, heads = 3, hd = 8, ld = 40, col = 8;
             Tensor[] x = p.random(1, rows, ld);
             Tensor[] table = p.random(1, seq, hd / 2, 2);
@@ -220,7 +150,7 @@ class KernelParityTest {
     @ValueSource(strings = {"emulated", "gpu"})
     void causalSoftmax(String target) {
         for (int t : new int[] {7, 37, 300}) {
-            try (Pair p = new Pair(target, Precision.FP32)) {
+            try (BackendPair p = new BackendPair(target, Precision.FP32, 7)) {
                 int mats = 3;
                 Tensor[] s = p.random(4, mats * t, t);
                 p.cpu.causalSoftmaxForward(s[0], mats, t, 0.35f);
@@ -237,7 +167,7 @@ class KernelParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"emulated", "gpu"})
     void activations(String target) {
-        try (Pair p = new Pair(target, Precision.FP32)) {
+        try (BackendPair p = new BackendPair(target, Precision.FP32, 7)) {
             int rows = 7, f = 33;
             Tensor[] gu = p.random(4, rows, 2 * f);
             Tensor[] out = p.filled(0, rows, f);
@@ -265,7 +195,7 @@ class KernelParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"emulated", "gpu"})
     void embedding(String target) {
-        try (Pair p = new Pair(target, Precision.FP32)) {
+        try (BackendPair p = new BackendPair(target, Precision.FP32, 7)) {
             int vocab = 13, c = 40, rows = 21;
             int[] tokens = new int[rows + 2];
             for (int i = 0; i < tokens.length; i++) {
@@ -293,7 +223,7 @@ class KernelParityTest {
     @ValueSource(strings = {"emulated", "gpu"})
     void crossEntropy(String target) {
         for (int v : new int[] {11, 70, 1000}) {
-            try (Pair p = new Pair(target, Precision.FP32)) {
+            try (BackendPair p = new BackendPair(target, Precision.FP32, 7)) {
                 int rows = 9;
                 int[] targets = new int[rows];
                 for (int r = 0; r < rows; r++) {
@@ -324,7 +254,7 @@ class KernelParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"emulated", "gpu"})
     void optimizers(String target) {
-        try (Pair p = new Pair(target, Precision.FP32)) {
+        try (BackendPair p = new BackendPair(target, Precision.FP32, 7)) {
             Tensor[] w = p.random(1, 777);
             Tensor[] g = p.random(1, 777);
             Tensor[] m = p.random(0.1f, 777);
@@ -349,7 +279,7 @@ class KernelParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"emulated", "gpu"})
     void gemmEveryLayout(String target) {
-        try (Pair p = new Pair(target, Precision.FP32)) {
+        try (BackendPair p = new BackendPair(target, Precision.FP32, 7)) {
             int m = 67, n = 45, k = 33;
             for (boolean ta : new boolean[] {false, true}) {
                 for (boolean tb : new boolean[] {false, true}) {
@@ -370,14 +300,14 @@ class KernelParityTest {
             Tensor[] c0 = p.filled(0, 8, 8);
             p.cpu.matmul(a[0], false, a[0], true, 0f, c0[0]);
             p.gpu.matmul(a[1], false, a[1], true, 0f, c[1]);
-            assertClose(p.cpu.toHost(c0[0]), p.gpu.toHost(c[1]), SUMS, "beta=0 over NaN");
+            BackendPair.assertClose(p.cpu.toHost(c0[0]), p.gpu.toHost(c[1]), SUMS, "beta=0 over NaN");
         }
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"emulated", "gpu"})
     void gemmStridedBatchedWithSharedOperand(String target) {
-        try (Pair p = new Pair(target, Precision.FP32)) {
+        try (BackendPair p = new BackendPair(target, Precision.FP32, 7)) {
             int batch = 4, m = 9, n = 17, k = 8;
             Tensor[] a = p.random(1, batch, m, k);
             Tensor[] b = p.random(1, k, n);                      // stride 0: one B for all, as GQA shares a head
@@ -392,7 +322,7 @@ class KernelParityTest {
     @ValueSource(strings = {"emulated", "gpu"})
     void reducedPrecisionGemm(String target) {
         for (Precision precision : new Precision[] {Precision.BF16, Precision.FP16, Precision.TF32}) {
-            try (Pair p = new Pair(target, precision)) {
+            try (BackendPair p = new BackendPair(target, precision, 7)) {
                 int m = 40, n = 50, k = 64;
                 Tensor[] a = p.random(1, m, k);
                 Tensor[] b = p.random(1, k, n);
@@ -426,7 +356,7 @@ class KernelParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"emulated", "gpu"})
     void bf16RoundingMatchesItsJavaTwin(String target) {
-        try (Pair p = new Pair(target, Precision.FP32)) {
+        try (BackendPair p = new BackendPair(target, Precision.FP32, 7)) {
             float[] v = {0f, -0f, 1f, 1.00390625f, 1.005859375f, 3.14159265f, -2.71828f, 1e-40f, 3.4e38f,
                     Float.POSITIVE_INFINITY, Float.NaN, 65504f, 1e-20f};
             Tensor t = p.gpu.allocate(MemoryCategory.WORKSPACE, v.length);
@@ -443,7 +373,7 @@ class KernelParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"emulated", "gpu"})
     void transferBuffersAndMemoryAccounting(String target) {
-        try (Pair p = new Pair(target, Precision.FP32)) {
+        try (BackendPair p = new BackendPair(target, Precision.FP32, 7)) {
             Backend g = p.gpu;
             Tensor[] x = p.random(1, 3, 100);
             FloatBuffer buf = g.allocateTransferBuffer(300);
@@ -451,11 +381,11 @@ class KernelParityTest {
             g.copyToBuffer(x[1], buf);
             float[] sent = new float[300];
             buf.get(0, sent);
-            assertClose(p.cpu.toHost(x[0]), sent, 0, "device -> transfer buffer");
+            BackendPair.assertClose(p.cpu.toHost(x[0]), sent, 0, "device -> transfer buffer");
             Tensor y = g.allocate(MemoryCategory.COMMUNICATION, 3, 100);
             g.copyFromBuffer(buf, y);
             g.synchronize();
-            assertClose(sent, g.toHost(y), 0, "transfer buffer -> device");
+            BackendPair.assertClose(sent, g.toHost(y), 0, "transfer buffer -> device");
             g.freeTransferBuffer(buf);
 
             long calls = p.gpu.driverAllocations();

@@ -108,14 +108,14 @@ class ModelParityTest {
         }
         float tol = 1e-4f;
         for (int i = 0; i < cpu.stageOutputs.size(); i++) {
-            KernelParityTest.assertClose(cpu.stageOutputs.get(i), gpu.stageOutputs.get(i), tol, "stage 0 output " + i);
-            KernelParityTest.assertClose(cpu.sentGradients.get(i), gpu.sentGradients.get(i), tol, "p1 gradient " + i);
+            BackendPair.assertClose(cpu.stageOutputs.get(i), gpu.stageOutputs.get(i), tol, "stage 0 output " + i);
+            BackendPair.assertClose(cpu.sentGradients.get(i), gpu.sentGradients.get(i), tol, "p1 gradient " + i);
         }
         assertEquals(cpu.loss, gpu.loss, 1e-5 * Math.abs(cpu.loss), "loss");
-        KernelParityTest.assertClose(cpu.grads0, gpu.grads0, tol, "p2 gradients of stage 0");
-        KernelParityTest.assertClose(cpu.grads1, gpu.grads1, tol, "p2 gradients of stage 1");
-        KernelParityTest.assertClose(cpu.weights0, gpu.weights0, tol, "weights of stage 0 after AdamW");
-        KernelParityTest.assertClose(cpu.weights1, gpu.weights1, tol, "weights of stage 1 after AdamW");
+        BackendPair.assertClose(cpu.grads0, gpu.grads0, tol, "p2 gradients of stage 0");
+        BackendPair.assertClose(cpu.grads1, gpu.grads1, tol, "p2 gradients of stage 1");
+        BackendPair.assertClose(cpu.weights0, gpu.weights0, tol, "weights of stage 0 after AdamW");
+        BackendPair.assertClose(cpu.weights1, gpu.weights1, tol, "weights of stage 1 after AdamW");
     }
 
     @ParameterizedTest
