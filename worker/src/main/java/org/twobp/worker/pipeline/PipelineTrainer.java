@@ -38,6 +38,7 @@ public final class PipelineTrainer {
     private final Map<Integer, Model> models = new LinkedHashMap<>();
     private final Map<Integer, Optimizer> optimizers = new LinkedHashMap<>();
     private final LrSchedule lrSchedule;
+    private final org.twobp.worker.optim.LossScaler lossScaler;
     private final StageExecutor executor;
     private final int microBatchSize;
     private int step;
@@ -69,6 +70,7 @@ public final class PipelineTrainer {
             optimizers.put(stage, train.newOptimizer(backend, model.parameters()));
         }
         this.lrSchedule = train.lrSchedule();
+        this.lossScaler = train.newLossScaler();
         this.executor = new StageExecutor(transport, this.schedule, models, backend, microBatchSize * modelConfig.seqLen(),
                 modelConfig.dim(), fault);
     }
@@ -106,7 +108,8 @@ public final class PipelineTrainer {
         long gemmFlops0 = backend.stats().flops(OpKind.GEMM);
         int m = schedule.microbatches();
         int scoredTotal = batch.scoredTargets();
-        float lossScale = scoredTotal == 0 ? 0f : 1f / scoredTotal;
+        float scale = lossScaler.scale();
+        float lossScale = scoredTotal == 0 ? 0f : scale / scoredTotal;
         List<MicroBatch> mbs = new ArrayList<>(m);
         for (int i = 0; i < m; i++) {
             Batch part = batch.microBatch(i, m);
@@ -132,11 +135,16 @@ public final class PipelineTrainer {
         long busyBeforeReduce = System.nanoTime() - opt0;
         transport.allreduce(sums, ReduceOp.SUM);
         long opt1 = System.nanoTime();
-        double norm = Math.sqrt(sums[0]);
+        double norm = Math.sqrt(sums[0]) / scale;
         double lr = lrSchedule.at(step);
-        float clip = GradClip.scale(norm, train.gradClip());
-        for (Optimizer o : optimizers.values()) {
-            o.step((float) lr, clip);
+        if (lossScaler.update(sums[0])) {
+            float clip = GradClip.scale(norm, train.gradClip());
+            for (Optimizer o : optimizers.values()) {
+                o.step((float) lr, clip / scale);
+            }
+        } else if (transport.rank() == 0) {
+            System.err.println("[twobp] step " + (step + 1) + ": float16 gradients overflowed at loss scale " + scale
+                    + "; step skipped, loss scale now " + lossScaler.scale());
         }
         long t1 = System.nanoTime();
         long busy = busyBeforeReduce + (t1 - opt1);
@@ -158,6 +166,11 @@ public final class PipelineTrainer {
 
     public int stepsDone() {
         return step;
+    }
+
+    /** The dynamic loss scale (fp16) or the fixed scale 1. */
+    public org.twobp.worker.optim.LossScaler lossScaler() {
+        return lossScaler;
     }
 
     /** Continues from a checkpoint: the next step is {@code steps} (counted from 0). */

@@ -33,6 +33,8 @@ import org.twobp.worker.tensor.Tensor;
 public final class StageCheckpoints {
 
     static final String OPTIMIZER_STEPS = "optimizer_steps";
+    static final String LOSS_SCALE = "loss_scale";
+    static final String LOSS_SCALE_GOOD_STEPS = "loss_scale_good_steps";
 
     private StageCheckpoints() {
     }
@@ -56,6 +58,8 @@ public final class StageCheckpoints {
             }
             TrainingState state = TrainingState.at(step)
                     .withLr(OPTIMIZER_STEPS, opt.steps())
+                    .withLr(LOSS_SCALE, trainer.lossScaler().scale())
+                    .withLr(LOSS_SCALE_GOOD_STEPS, trainer.lossScaler().goodSteps())
                     .withDataPosition(data.position().toLongs())
                     .withDataPositionText(data.position().toString())
                     .withConfig(cfg.toToml())
@@ -152,6 +156,9 @@ public final class StageCheckpoints {
                 }
             }
             opt.setSteps((int) ck.state().lr(OPTIMIZER_STEPS));
+        }
+        if (ck.state().lrSchedule().containsKey(LOSS_SCALE)) {   // absent in checkpoints of older builds
+            trainer.lossScaler().restore((float) ck.state().lr(LOSS_SCALE), (int) ck.state().lr(LOSS_SCALE_GOOD_STEPS));
         }
         trainer.setStepsDone((int) ck.step());
         data.seek(DataPosition.fromLongs(ck.state().dataPosition()));

@@ -29,19 +29,21 @@ import java.util.TreeMap;
  *   log_every       --log-every       print a line every n steps
  *   backend         --backend         auto (cuda where the node has a GPU, else cpu) | cpu | cuda (one GPU
  *                                     per rank) | cuda-emulated (the CUDA kernels on the host, for tests; slow)
- *   precision       --precision       GEMM operands on the GPU: fp32 | tf32 | bf16 (weights, gradients and
- *                                     optimizer state stay float32); the CPU backend computes fp32 only
+ *   precision       --precision       GEMM operands on the GPU: fp32 | tf32 | bf16 | fp16 (weights, gradients
+ *                                     and optimizer state stay float32); the CPU backend computes fp32 only
+ *   loss_scale      --loss-scale      fp16 only: initial dynamic loss scale (0 = 2^16); halves on overflow,
+ *                                     doubles after 2000 good steps
  * </pre>
  */
 public record TrainConfig(String data, int steps, int batchSize, int microBatches, String backward, String optimizer,
                           double lr, double minLr, int warmupSteps, double weightDecay, double beta1, double beta2,
                           double eps, double momentum, double gradClip, long seed, int threads, int logEvery,
-                          String backend, String precision) {
+                          String backend, String precision, double lossScale) {
 
     /** Keys of the [train] table. */
     public static final List<String> KEYS = List.of("data", "steps", "batch_size", "micro_batches", "backward",
             "optimizer", "lr", "min_lr", "warmup_steps", "weight_decay", "beta1", "beta2", "eps", "momentum",
-            "grad_clip", "seed", "threads", "log_every", "backend", "precision");
+            "grad_clip", "seed", "threads", "log_every", "backend", "precision", "loss_scale");
 
     public TrainConfig {
         List<String> problems = new ArrayList<>();
@@ -75,10 +77,13 @@ public record TrainConfig(String data, int steps, int batchSize, int microBatche
         if (!List.of("auto", "cpu", "cuda", "cuda-emulated").contains(backend)) {
             problems.add("backend must be auto, cpu, cuda or cuda-emulated, got \"" + backend + "\"");
         }
-        if (!List.of("fp32", "tf32", "bf16").contains(precision)) {
-            problems.add("precision must be fp32, tf32 or bf16, got \"" + precision + "\"");
+        if (!List.of("fp32", "tf32", "bf16", "fp16").contains(precision)) {
+            problems.add("precision must be fp32, tf32, bf16 or fp16, got \"" + precision + "\"");
         } else if (backend.equals("cpu") && !precision.equals("fp32")) {
             problems.add("precision " + precision + " needs a GPU backend (backend = \"cuda\"); the cpu backend computes fp32");
+        }
+        if (lossScale != 0 && !(lossScale >= 1 && lossScale < 1e19)) {
+            problems.add("loss_scale must be 0 (the default 2^16) or a number >= 1, got " + lossScale);
         }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid training settings: " + String.join("; ", problems));
@@ -108,6 +113,7 @@ public record TrainConfig(String data, int steps, int batchSize, int microBatche
         d.put("log_every", 10L);
         d.put("backend", "auto");
         d.put("precision", "fp32");
+        d.put("loss_scale", 0.0);
         return d;
     }
 
@@ -131,7 +137,7 @@ public record TrainConfig(String data, int steps, int batchSize, int microBatche
                 integer(v, "warmup_steps"), number(v, "weight_decay"), number(v, "beta1"), number(v, "beta2"),
                 number(v, "eps"), number(v, "momentum"), number(v, "grad_clip"), (long) number(v, "seed"),
                 integer(v, "threads"), integer(v, "log_every"), str(v, "backend").toLowerCase(Locale.ROOT),
-                str(v, "precision").toLowerCase(Locale.ROOT));
+                str(v, "precision").toLowerCase(Locale.ROOT), number(v, "loss_scale"));
     }
 
     private static String str(Map<String, Object> v, String key) {
@@ -167,6 +173,11 @@ public record TrainConfig(String data, int steps, int batchSize, int microBatche
                         (float) weightDecay);
     }
 
+    /** The loss scaler this run's precision needs (dynamic for fp16). */
+    public org.twobp.worker.optim.LossScaler newLossScaler() {
+        return org.twobp.worker.optim.LossScaler.forPrecision(precision, lossScale);
+    }
+
     /** Warm-up then cosine decay over the run's steps. */
     public org.twobp.worker.optim.LrSchedule lrSchedule() {
         return new org.twobp.worker.optim.LrSchedule(lr, minLr, Math.min(warmupSteps, steps), steps);
@@ -182,8 +193,8 @@ public record TrainConfig(String data, int steps, int batchSize, int microBatche
         return String.format(Locale.ROOT, "[train]%ndata = \"%s\"%nsteps = %d%nbatch_size = %d%nmicro_batches = %d%n"
                         + "backward = \"%s\"%noptimizer = \"%s\"%nlr = %s%nmin_lr = %s%nwarmup_steps = %d%n"
                         + "weight_decay = %s%nbeta1 = %s%nbeta2 = %s%neps = %s%nmomentum = %s%ngrad_clip = %s%n"
-                        + "seed = %d%nthreads = %d%nlog_every = %d%nbackend = \"%s\"%nprecision = \"%s\"%n",
+                        + "seed = %d%nthreads = %d%nlog_every = %d%nbackend = \"%s\"%nprecision = \"%s\"%nloss_scale = %s%n",
                 data, steps, batchSize, microBatches, backward, optimizer, lr, minLr, warmupSteps, weightDecay, beta1,
-                beta2, eps, momentum, gradClip, seed, threads, logEvery, backend, precision);
+                beta2, eps, momentum, gradClip, seed, threads, logEvery, backend, precision, lossScale);
     }
 }

@@ -25,6 +25,7 @@ public final class Trainer {
     private final TrainConfig train;
     private final Optimizer optimizer;
     private final LrSchedule schedule;
+    private final org.twobp.worker.optim.LossScaler lossScaler;
     private final List<StageContext> contexts = new ArrayList<>();
     private int step;
 
@@ -33,6 +34,7 @@ public final class Trainer {
         this.train = train;
         this.optimizer = train.newOptimizer(backend, model.parameters());
         this.schedule = train.lrSchedule();
+        this.lossScaler = train.newLossScaler();
         int needed = "split".equals(train.backward()) ? train.microBatches() : 1;
         for (int i = 0; i < needed; i++) {
             contexts.add(model.newContext());
@@ -51,6 +53,11 @@ public final class Trainer {
         return step;
     }
 
+    /** The dynamic loss scale (fp16) or the fixed scale 1. */
+    public org.twobp.worker.optim.LossScaler lossScaler() {
+        return lossScaler;
+    }
+
     /** One optimizer step on a global batch of {@code batchSize} sequences. */
     public StepResult step(Batch batch) {
         Backend be = model.backend();
@@ -59,7 +66,8 @@ public final class Trainer {
         long t0 = System.nanoTime();
         int m = train.microBatches();
         int scoredTotal = batch.scoredTargets();
-        float lossScale = scoredTotal == 0 ? 0f : 1f / scoredTotal;
+        float scale = lossScaler.scale();
+        float lossScale = scoredTotal == 0 ? 0f : scale / scoredTotal;
         boolean split = "split".equals(train.backward());
         model.zeroGrads();
         double lossSum = 0;
@@ -85,9 +93,12 @@ public final class Trainer {
         if (split) {
             model.backwardWeight(contexts);
         }
-        double norm = Math.sqrt(GradClip.sumOfSquares(be, model.parameters()));
+        double sumOfSquares = GradClip.sumOfSquares(be, model.parameters());
+        double norm = Math.sqrt(sumOfSquares) / scale;
         double lr = schedule.at(step);
-        optimizer.step((float) lr, GradClip.scale(norm, train.gradClip()));
+        if (lossScaler.update(sumOfSquares)) {
+            optimizer.step((float) lr, GradClip.scale(norm, train.gradClip()) / scale);
+        }
         long nanos = System.nanoTime() - t0;
         StepResult r = new StepResult(step, scoredTotal == 0 ? 0 : lossSum / scoredTotal, scoredTotal, correct,
                 answers, answersRight, lr, norm, batch.tokens(), nanos,

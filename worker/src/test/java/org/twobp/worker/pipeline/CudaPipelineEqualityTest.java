@@ -31,6 +31,38 @@ class CudaPipelineEqualityTest {
         check("cuda", ranks, schedule, twoBp, optimizer);
     }
 
+    /** With fp16 overflow (2^22 is too large for this model's gradients) every rank skips the same steps (they decide on the all-reduced norm) and keeps one scale. */
+    @org.junit.jupiter.api.Test
+    void float16OverflowIsSkippedOnEveryRankAlike() {
+        Map<String, Object> v = new java.util.HashMap<>(Map.of("data", "synthetic:copy?length=4", "steps", 8L,
+                "batch_size", 2L, "micro_batches", 1L, "lr", 1e-2, "min_lr", 1e-3, "warmup_steps", 1L, "seed", 3L));
+        v.put("precision", "fp16");
+        v.put("loss_scale", (double) (1 << 22));
+        TrainConfig train = TrainConfig.of(v);
+        PipelineConfig pipe = PipelineConfig.of(Map.of("schedule", "1f1b-1", "two_bp", true));
+        long[][] seen = new long[2][];
+        org.twobp.mpi.ThreadTransport.run(2, t -> {
+            try (org.twobp.worker.backend.Backend be = Backends.create("cuda-emulated", "fp16", 1, 0, 1);
+                 org.twobp.datasets.TokenDataset data = org.twobp.datasets.Datasets.open(train.data(),
+                         PipelineEqualityTest.model().seqLen(), PipelineEqualityTest.model().vocabSize(), train.seed())) {
+                PipelineTrainer trainer = new PipelineTrainer(t, PipelineEqualityTest.model(), train, pipe, be, null);
+                for (int s = 0; s < train.steps(); s++) {
+                    trainer.step(data.next(trainer.globalBatchSize()));
+                }
+                int steps = trainer.optimizers().values().iterator().next().steps();
+                seen[t.rank()] = new long[] {trainer.lossScaler().skipped(), steps,
+                        (long) trainer.lossScaler().scale()};
+            }
+        });
+        System.out.printf("fp16 pipeline from loss scale 2^22: skipped %d of 8 steps on rank 0, %d on rank 1%n",
+                seen[0][0], seen[1][0]);
+        assertTrue(seen[0][0] > 0 && seen[0][0] < 8, "the start scale overflows float16, a lower one does not: skipped "
+                + seen[0][0] + " of 8");
+        assertTrue(java.util.Arrays.equals(seen[0], seen[1]), "ranks disagree: " + java.util.Arrays.toString(seen[0])
+                + " vs " + java.util.Arrays.toString(seen[1]));
+        assertTrue(seen[0][1] == 8 - seen[0][0], "optimizer steps = steps - skipped");
+    }
+
     private static void check(String backend, int ranks, String schedule, boolean twoBp, String optimizer) {
         PipelineConfig pipe = PipelineConfig.of(Map.of("schedule", schedule, "two_bp", twoBp));
         TrainConfig train = PipelineEqualityTest.train(optimizer);
