@@ -1,13 +1,12 @@
 package org.twobp.worker.layers;
 
+import org.twobp.worker.testing.ReferenceFixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jhdf.HdfFile;
 import io.jhdf.api.Attribute;
 import io.jhdf.api.Group;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.twobp.worker.backend.ConvShape;
@@ -29,17 +28,6 @@ class ConvPyTorchReferenceTest {
 
     static final double TOLERANCE = 1e-4;
 
-    static Path fixture(String name) {
-        for (String dir : new String[] {"../tests/reference/fixtures", "tests/reference/fixtures"}) {
-            Path p = Path.of(dir, name + ".h5");
-            if (Files.isRegularFile(p)) {
-                return p;
-            }
-        }
-        throw new AssertionError("fixture " + name + ".h5 not found under tests/reference/fixtures (looked relative to "
-                + Path.of("").toAbsolutePath() + "); regenerate with /usr/bin/python3 tests/reference/make_fixtures.py "
-                + name);
-    }
 
     private static Number attr(Group g, String name) {
         Attribute a = g.getAttribute(name);
@@ -49,7 +37,7 @@ class ConvPyTorchReferenceTest {
 
     @Test
     void convolutionThenBatchNormMatchPyTorch() {
-        try (HdfFile h5 = new HdfFile(fixture("conv_bn")); CpuBackend be = new CpuBackend(2)) {
+        try (HdfFile h5 = new HdfFile(ReferenceFixtures.fixture("conv_bn")); CpuBackend be = new CpuBackend(2)) {
             Group c = (Group) h5.getByPath("config");
             int b = attr(c, "batch").intValue();
             int ch = attr(c, "channels").intValue();

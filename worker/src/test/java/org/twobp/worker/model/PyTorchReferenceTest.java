@@ -1,13 +1,12 @@
 package org.twobp.worker.model;
 
+import org.twobp.worker.testing.ReferenceFixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.jhdf.HdfFile;
 import io.jhdf.api.Attribute;
 import io.jhdf.api.Group;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.twobp.worker.backend.cpu.CpuBackend;
@@ -25,16 +24,6 @@ class PyTorchReferenceTest {
 
     static final double TOLERANCE = 1e-4;
 
-    static Path fixture(String name) {
-        for (String dir : new String[] {"../tests/reference/fixtures", "tests/reference/fixtures"}) {
-            Path p = Path.of(dir, name + ".h5");
-            if (Files.isRegularFile(p)) {
-                return p;
-            }
-        }
-        throw new AssertionError("fixture " + name + ".h5 not found under tests/reference/fixtures (looked relative to "
-                + Path.of("").toAbsolutePath() + "); regenerate with /usr/bin/python3 tests/reference/make_fixtures.py");
-    }
 
     private static Object attr(Group g, String name) {
         Attribute a = g.getAttribute(name);
@@ -53,7 +42,7 @@ class PyTorchReferenceTest {
     @ParameterizedTest
     @ValueSource(strings = {"tiny-llama", "tiny-layernorm-gelu"})
     void matchesPyTorch(String name) {
-        try (HdfFile h5 = new HdfFile(fixture(name)); CpuBackend be = new CpuBackend(1)) {
+        try (HdfFile h5 = new HdfFile(ReferenceFixtures.fixture(name)); CpuBackend be = new CpuBackend(1)) {
             Group c = (Group) h5.getByPath("config");
             ModelConfig cfg = new ModelConfig(name, intAttr(c, "dim"), intAttr(c, "n_layers"), intAttr(c, "n_heads"),
                     intAttr(c, "n_kv_heads"), intAttr(c, "ffn_hidden"), intAttr(c, "vocab_size"), intAttr(c, "seq_len"),
