@@ -1,12 +1,8 @@
-// Elementwise and reduction helpers: fill, add, scale, sum of squares, bias add and its
+// Elementwise and reduction helpers (fill is a driver memset): add, scale, sum of squares, bias add and its
 // gradient, strided copies (concatenating micro-batches for one p2 GEMM), and the conversion of
 // GEMM operands to 16-bit.
 #include "common.cuh"
 using namespace twobp;
-
-TWOBP_KERNEL void fill_f32(float* x, float value, int n) {
-    TWOBP_FOR_EACH(i, n) x[i] = value;
-}
 
 TWOBP_KERNEL void add_f32(const float* a, const float* b, float* out, int n) {
     TWOBP_FOR_EACH(i, n) out[i] = a[i] + b[i];

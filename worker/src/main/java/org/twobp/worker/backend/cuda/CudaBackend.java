@@ -195,6 +195,11 @@ public final class CudaBackend implements Backend {
         return ptr(t, 0);
     }
 
+    /** The device address of a tensor's first element (for tests and device-level helpers). */
+    long pointerOf(Tensor t) {
+        return ptr(t);
+    }
+
     @Override
     public void copyFromHost(float[] src, int srcOffset, Tensor dst) {
         if (srcOffset < 0 || srcOffset + dst.size() > src.length) {

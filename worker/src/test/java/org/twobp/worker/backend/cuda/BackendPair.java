@@ -85,6 +85,9 @@ final class BackendPair implements AutoCloseable {
                 at = i;
             }
         }
+        if (System.getProperty("twobp.test.report") != null) {   // -Dtwobp.test.report=1 lists every comparison
+            System.out.printf("parity %-60s worst %.2e of max |expected| (bound %.0e)%n", what, worst / scale, tol);
+        }
         assertTrue(worst <= tol * scale, what + ": worst difference " + worst + " at element " + at + " (expected "
                 + (at >= 0 ? expected[at] : 0) + ", got " + (at >= 0 ? actual[at] : 0) + "), bound " + tol * scale);
         return worst / scale;

@@ -370,6 +370,45 @@ class KernelParityTest {
         }
     }
 
+    /**
+     * The operand conversions cuBLAS's bf16/fp16 GEMMs read: strided batches of a matrix packed
+     * into 16-bit copies, bit for bit as the Java twins round (nearest even, NaN, infinities,
+     * float16 overflow and subnormals included).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"emulated", "gpu"})
+    void operandConversionTo16BitMatchesItsJavaTwin(String target) {
+        try (BackendPair p = new BackendPair(target, Precision.FP32, 7)) {
+            int rows = 3, cols = 6, ld = 8, stride = 30, batch = 2;
+            float[] v = new float[stride * batch];
+            float[] specials = {0f, -0f, 1.00390625f, 65504f, 65520f, 1e5f, 6e-8f, 3e-5f, -2.5e-6f, Float.NaN,
+                    Float.NEGATIVE_INFINITY, 1e-40f, 3.4e38f};
+            for (int i = 0; i < v.length; i++) {
+                v[i] = i < specials.length ? specials[i] : (float) (p.rng.nextDouble(-1, 1) * Math.pow(10, i % 9 - 4));
+            }
+            Tensor src = p.gpu.allocate(MemoryCategory.WORKSPACE, v.length);
+            p.gpu.copyFromHost(v, 0, src);
+            for (boolean bf16 : new boolean[] {true, false}) {
+                long dst = p.gpu.toHalf(p.gpu.pointerOf(src), rows, cols, ld, stride, batch, bf16, false);
+                float[] packed = new float[rows * cols * batch / 2];
+                p.gpu.device().copyDeviceToHost(packed, 0, dst, packed.length);
+                for (int b = 0; b < batch; b++) {
+                    for (int r = 0; r < rows; r++) {
+                        for (int c = 0; c < cols; c++) {
+                            int e = (b * rows + r) * cols + c;
+                            int word = Float.floatToRawIntBits(packed[e / 2]);
+                            short got = (short) (e % 2 == 0 ? word : word >>> 16);   // little-endian pairs
+                            float x = v[b * stride + r * ld + c];
+                            short want = bf16 ? HalfFloats.toBf16(x) : HalfFloats.toF16(x);
+                            assertEquals(want, got, (bf16 ? "bf16" : "fp16") + " of " + x + " (batch " + b + ", row " + r
+                                    + ", column " + c + ")");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"emulated", "gpu"})
     void transferBuffersAndMemoryAccounting(String target) {
