@@ -94,7 +94,7 @@ public interface Backend extends AutoCloseable {
         return memory().currentTotal();
     }
 
-    /** Peak of {@link #reservedBytes()} since the start or the last {@link MemoryTracker#resetPeaks()}. */
+    /** Peak of {@link #reservedBytes()} since the backend was made. */
     default long peakReservedBytes() {
         return memory().peakTotal();
     }
@@ -112,9 +112,11 @@ public interface Backend extends AutoCloseable {
      * op(A) is m x k, op(B) is k x n, C is m x n; offsets are in elements from each tensor's
      * start, {@code ld*} are row strides. {@code beta = 0} ignores what C held.
      */
-    void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
-              Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
-              float beta, Tensor c, int offC, int ldc);
+    default void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                      Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
+                      float beta, Tensor c, int offC, int ldc) {
+        gemmStridedBatched(transA, transB, m, n, k, alpha, a, offA, lda, 0, b, offB, ldb, 0, beta, c, offC, ldc, 0, 1);
+    }
 
     /**
      * {@code batch} GEMMs as in {@link #gemm}; product i uses A at {@code offA + i*strideA}, B at

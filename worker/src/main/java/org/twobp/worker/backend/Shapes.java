@@ -15,6 +15,22 @@ public final class Shapes {
     }
 
     /**
+     * The operands of a (strided batched) GEMM as {@code Backend.gemmStridedBatched} takes them;
+     * returns false when there is nothing to compute.
+     */
+    public static boolean checkGemm(boolean transA, boolean transB, int m, int n, int k,
+                                    Tensor a, int offA, int lda, int strideA, Tensor b, int offB, int ldb, int strideB,
+                                    Tensor c, int offC, int ldc, int strideC, int batch) {
+        if (m == 0 || n == 0 || batch == 0) {
+            return false;
+        }
+        checkMatrix("A", a, offA, lda, strideA, batch, transA ? k : m, transA ? m : k);
+        checkMatrix("B", b, offB, ldb, strideB, batch, transB ? n : k, transB ? k : n);
+        checkMatrix("C", c, offC, ldc, strideC, batch, m, n);
+        return true;
+    }
+
+    /**
      * A GEMM operand: {@code batch} matrices of rows x cols at element {@code off} of {@code t},
      * row stride {@code ld}, batch stride {@code stride}, must lie inside the tensor.
      */

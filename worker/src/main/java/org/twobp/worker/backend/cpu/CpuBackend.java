@@ -264,23 +264,14 @@ public final class CpuBackend implements Backend {
     // ------------------------------------------------------------------ GEMM
 
     @Override
-    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
-                     Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
-                     float beta, Tensor c, int offC, int ldc) {
-        gemmStridedBatched(transA, transB, m, n, k, alpha, a, offA, lda, 0, b, offB, ldb, 0, beta, c, offC, ldc, 0, 1);
-    }
-
-    @Override
     public void gemmStridedBatched(boolean transA, boolean transB, int m, int n, int k, float alpha,
                                    Tensor a, int offA, int lda, int strideA,
                                    Tensor b, int offB, int ldb, int strideB,
                                    float beta, Tensor c, int offC, int ldc, int strideC, int batch) {
-        if (m == 0 || n == 0 || batch == 0) {
+        if (!Shapes.checkGemm(transA, transB, m, n, k, a, offA, lda, strideA, b, offB, ldb, strideB, c, offC, ldc,
+                strideC, batch)) {
             return;
         }
-        Shapes.checkMatrix("A", a, offA, lda, strideA, batch, transA ? k : m, transA ? m : k);
-        Shapes.checkMatrix("B", b, offB, ldb, strideB, batch, transB ? n : k, transB ? k : n);
-        Shapes.checkMatrix("C", c, offC, ldc, strideC, batch, m, n);
         float[] ad = data(a);
         float[] bd = data(b);
         float[] cd = data(c);

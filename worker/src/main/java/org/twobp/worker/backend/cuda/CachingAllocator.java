@@ -30,7 +30,6 @@ final class CachingAllocator {
     private long inUseBytes;
     private long peakReserved;
     private long driverAllocations;
-    private long cacheHits;
 
     /**
      * @param exact no rounding, and reuse only of blocks of the very size: for the host emulator,
@@ -61,7 +60,6 @@ final class CachingAllocator {
             }
             cachedBytes -= e.getKey();
             inUseBytes += e.getKey();
-            cacheHits++;
             return new Block(ptr, e.getKey());
         }
         long ptr;
@@ -122,18 +120,12 @@ final class CachingAllocator {
         return cachedBytes;
     }
 
-    synchronized void resetPeak() {
-        peakReserved = inUseBytes + cachedBytes;
-    }
 
     /** Calls to the driver's allocator so far (stays flat once the cache is warm). */
     synchronized long driverAllocations() {
         return driverAllocations;
     }
 
-    synchronized long cacheHits() {
-        return cacheHits;
-    }
 
     private static String mib(long bytes) {
         return String.format("%.1f", bytes / (1024.0 * 1024.0));

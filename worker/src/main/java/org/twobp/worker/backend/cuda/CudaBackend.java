@@ -276,7 +276,7 @@ public final class CudaBackend implements Backend {
 
     // ------------------------------------------------------------------ timing
 
-    private long[] begin(OpKind kind) {
+    private long[] begin() {
         if (!timeOps) {
             return null;
         }
@@ -284,12 +284,11 @@ public final class CudaBackend implements Backend {
     }
 
     private void end(OpKind kind, long[] t, long flops) {
+        stats.record(kind, 0, flops);           // device time follows at the next synchronisation
         if (t == null) {
-            stats.record(kind, 0, flops);
             return;
         }
         t[1] = device.recordEvent();
-        stats.record(kind, 0, flops);
         synchronized (pendingTimes) {
             pendingTimes.add(t);
             pendingKinds.add(kind);
@@ -346,20 +345,24 @@ public final class CudaBackend implements Backend {
 
 
     private synchronized long scratch(boolean ints, long bytes) {
-        CachingAllocator.Block b = ints ? intScratch : floatScratch;
-        if (b == null || b.size() < bytes) {
-            if (b != null) {
-                device.synchronize();          // queued kernels may still read the old buffer
-                allocator.free(b);
-            }
-            b = allocator.allocate(Math.max(bytes, 4096));
-            if (ints) {
-                intScratch = b;
-            } else {
-                floatScratch = b;
-            }
+        if (ints) {
+            intScratch = ensure(intScratch, bytes, 4096);
+            return intScratch.ptr();
         }
-        return b.ptr();
+        floatScratch = ensure(floatScratch, bytes, 4096);
+        return floatScratch.ptr();
+    }
+
+    /** {@code current} when it holds {@code bytes}, else a new block (at least {@code minimum}) in its place. */
+    private CachingAllocator.Block ensure(CachingAllocator.Block current, long bytes, long minimum) {
+        if (current != null && current.size() >= bytes) {
+            return current;
+        }
+        if (current != null) {
+            device.synchronize();          // queued kernels may still read the old buffer
+            allocator.free(current);
+        }
+        return allocator.allocate(Math.max(bytes, minimum));
     }
 
     /** Copies ids [offset, offset+rows) to the device after checking them against [lo, limit). */
@@ -382,24 +385,15 @@ public final class CudaBackend implements Backend {
     // ------------------------------------------------------------------ GEMM
 
     @Override
-    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
-                     Tensor a, int offA, int lda, Tensor b, int offB, int ldb,
-                     float beta, Tensor c, int offC, int ldc) {
-        gemmStridedBatched(transA, transB, m, n, k, alpha, a, offA, lda, 0, b, offB, ldb, 0, beta, c, offC, ldc, 0, 1);
-    }
-
-    @Override
     public void gemmStridedBatched(boolean transA, boolean transB, int m, int n, int k, float alpha,
                                    Tensor a, int offA, int lda, int strideA,
                                    Tensor b, int offB, int ldb, int strideB,
                                    float beta, Tensor c, int offC, int ldc, int strideC, int batch) {
-        if (m == 0 || n == 0 || batch == 0) {
+        if (!Shapes.checkGemm(transA, transB, m, n, k, a, offA, lda, strideA, b, offB, ldb, strideB, c, offC, ldc,
+                strideC, batch)) {
             return;
         }
-        Shapes.checkMatrix("A", a, offA, lda, strideA, batch, transA ? k : m, transA ? m : k);
-        Shapes.checkMatrix("B", b, offB, ldb, strideB, batch, transB ? n : k, transB ? k : n);
-        Shapes.checkMatrix("C", c, offC, ldc, strideC, batch, m, n);
-        long[] t = begin(OpKind.GEMM);
+        long[] t = begin();
         long pa = ptr(a, offA);
         long pb = ptr(b, offB);
         long pc = ptr(c, offC);
@@ -433,18 +427,11 @@ public final class CudaBackend implements Backend {
      */
     synchronized long toHalf(long src, int rows, int cols, int ld, long stride, int batch, boolean bf16, boolean second) {
         long bytes = 2L * rows * cols * batch;
-        CachingAllocator.Block blk = second ? halfScratchB : halfScratchA;
-        if (blk == null || blk.size() < bytes) {
-            if (blk != null) {
-                device.synchronize();
-                allocator.free(blk);
-            }
-            blk = allocator.allocate(Math.max(bytes, 1 << 20));
-            if (second) {
-                halfScratchB = blk;
-            } else {
-                halfScratchA = blk;
-            }
+        CachingAllocator.Block blk;
+        if (second) {
+            blk = halfScratchB = ensure(halfScratchB, bytes, 1 << 20);
+        } else {
+            blk = halfScratchA = ensure(halfScratchA, bytes, 1 << 20);
         }
         launch1d(bf16 ? "convert_to_bf16" : "convert_to_f16", (long) rows * cols * batch,
                 KernelArgs.of().ptr(src).i(rows).i(cols).i(ld).i(Math.toIntExact(stride)).i(batch).ptr(blk.ptr()));
@@ -456,7 +443,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void fill(Tensor t, float value) {
-        long[] tm = begin(OpKind.ELEMENTWISE);
+        long[] tm = begin();
         if (t.size() > 0) {
             device.memset32(ptr(t), Float.floatToRawIntBits(value), t.size());
         }
@@ -466,7 +453,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void copy(Tensor src, Tensor dst) {
         Shapes.sameSize(src, dst);
-        long[] tm = begin(OpKind.ELEMENTWISE);
+        long[] tm = begin();
         if (src.size() > 0) {
             device.copyDeviceToDevice(ptr(dst), ptr(src), 4L * src.size());
         }
@@ -477,14 +464,14 @@ public final class CudaBackend implements Backend {
     public void add(Tensor a, Tensor b, Tensor out) {
         Shapes.sameSize(a, b);
         Shapes.sameSize(a, out);
-        long[] tm = begin(OpKind.ELEMENTWISE);
+        long[] tm = begin();
         launch1d("add_f32", a.size(), KernelArgs.of().ptr(ptr(a)).ptr(ptr(b)).ptr(ptr(out)).i(a.size()));
         end(OpKind.ELEMENTWISE, tm, 0);
     }
 
     @Override
     public void scale(Tensor t, float s) {
-        long[] tm = begin(OpKind.ELEMENTWISE);
+        long[] tm = begin();
         launch1d("scale_f32", t.size(), KernelArgs.of().ptr(ptr(t)).f(s).i(t.size()));
         end(OpKind.ELEMENTWISE, tm, 0);
     }
@@ -500,7 +487,7 @@ public final class CudaBackend implements Backend {
         float[] host = new float[grid];
         synchronized (this) {
             partial = scratch(false, 4L * grid);
-            long[] tm = begin(OpKind.OPTIMIZER);
+            long[] tm = begin();
             device.launch("sum_squares_partial", grid, 1, 1, BLOCK, 1, 1, 0, KernelArgs.of().ptr(ptr(t)).i(n).ptr(partial));
             end(OpKind.OPTIMIZER, tm, 0);
             device.copyDeviceToHost(host, 0, partial, grid);
@@ -518,7 +505,7 @@ public final class CudaBackend implements Backend {
         if (cols == 0 || y.size() % cols != 0) {
             throw new IllegalArgumentException("cannot add a row vector of " + cols + " to " + y);
         }
-        long[] tm = begin(OpKind.ELEMENTWISE);
+        long[] tm = begin();
         launch1d("add_row_vector", y.size(), KernelArgs.of().ptr(ptr(y)).ptr(ptr(bias)).i(y.size() / cols).i(cols));
         end(OpKind.ELEMENTWISE, tm, 0);
     }
@@ -529,14 +516,14 @@ public final class CudaBackend implements Backend {
         if (cols == 0 || dy.size() % cols != 0) {
             throw new IllegalArgumentException("cannot sum rows of " + dy + " into " + cols + " columns");
         }
-        long[] tm = begin(OpKind.ELEMENTWISE);
+        long[] tm = begin();
         launchColumns("sum_rows", cols, KernelArgs.of().ptr(ptr(dy)).ptr(ptr(dbias)).i(dy.size() / cols).i(cols));
         end(OpKind.ELEMENTWISE, tm, 0);
     }
 
     /** Rows of different strides: {@code dst[r, :cols] = src[r, :cols]} (for concatenations and slices). */
     public void copy2d(Tensor src, int srcOffset, int ldSrc, Tensor dst, int dstOffset, int ldDst, int rows, int cols) {
-        long[] tm = begin(OpKind.ELEMENTWISE);
+        long[] tm = begin();
         launch1d("copy_2d", (long) rows * cols, KernelArgs.of().ptr(ptr(src, srcOffset)).i(ldSrc)
                 .ptr(ptr(dst, dstOffset)).i(ldDst).i(rows).i(cols));
         end(OpKind.ELEMENTWISE, tm, 0);
@@ -554,7 +541,7 @@ public final class CudaBackend implements Backend {
         int c = weight.size();
         int rows = x.size() / c;
         Shapes.sameSize(x, out);
-        long[] tm = begin(OpKind.NORM);
+        long[] tm = begin();
         launchRows("rmsnorm_forward", rows, c, KernelArgs.of().ptr(ptr(x)).ptr(ptr(weight)).f(eps).ptr(ptr(out))
                 .ptr(ptr(rstd)).i(rows).i(c));
         end(OpKind.NORM, tm, 0);
@@ -564,7 +551,7 @@ public final class CudaBackend implements Backend {
     public void rmsNormBackwardInput(Tensor dout, Tensor x, Tensor weight, Tensor rstd, Tensor dx) {
         int c = weight.size();
         int rows = x.size() / c;
-        long[] tm = begin(OpKind.NORM);
+        long[] tm = begin();
         launchRows("rmsnorm_backward_input", rows, c, KernelArgs.of().ptr(ptr(dout)).ptr(ptr(x)).ptr(ptr(weight))
                 .ptr(ptr(rstd)).ptr(ptr(dx)).i(rows).i(c));
         end(OpKind.NORM, tm, 0);
@@ -574,7 +561,7 @@ public final class CudaBackend implements Backend {
     public void rmsNormBackwardWeight(Tensor dout, Tensor x, Tensor rstd, Tensor dweight) {
         int c = dweight.size();
         int rows = x.size() / c;
-        long[] tm = begin(OpKind.NORM);
+        long[] tm = begin();
         launchColumns("rmsnorm_backward_weight", c, KernelArgs.of().ptr(ptr(dout)).ptr(ptr(x)).ptr(ptr(rstd))
                 .ptr(ptr(dweight)).i(rows).i(c));
         end(OpKind.NORM, tm, 0);
@@ -585,7 +572,7 @@ public final class CudaBackend implements Backend {
         int c = weight.size();
         int rows = x.size() / c;
         Shapes.sameSize(x, out);
-        long[] tm = begin(OpKind.NORM);
+        long[] tm = begin();
         launchRows("layernorm_forward", rows, c, KernelArgs.of().ptr(ptr(x)).ptr(ptr(weight)).ptr(ptr(bias)).f(eps)
                 .ptr(ptr(out)).ptr(ptr(mean)).ptr(ptr(rstd)).i(rows).i(c));
         end(OpKind.NORM, tm, 0);
@@ -595,7 +582,7 @@ public final class CudaBackend implements Backend {
     public void layerNormBackwardInput(Tensor dout, Tensor x, Tensor weight, Tensor mean, Tensor rstd, Tensor dx) {
         int c = weight.size();
         int rows = x.size() / c;
-        long[] tm = begin(OpKind.NORM);
+        long[] tm = begin();
         launchRows("layernorm_backward_input", rows, c, KernelArgs.of().ptr(ptr(dout)).ptr(ptr(x)).ptr(ptr(weight))
                 .ptr(ptr(mean)).ptr(ptr(rstd)).ptr(ptr(dx)).i(rows).i(c));
         end(OpKind.NORM, tm, 0);
@@ -605,7 +592,7 @@ public final class CudaBackend implements Backend {
     public void layerNormBackwardWeight(Tensor dout, Tensor x, Tensor mean, Tensor rstd, Tensor dweight, Tensor dbias) {
         int c = dweight.size();
         int rows = x.size() / c;
-        long[] tm = begin(OpKind.NORM);
+        long[] tm = begin();
         launchColumns("layernorm_backward_weight", c, KernelArgs.of().ptr(ptr(dout)).ptr(ptr(x)).ptr(ptr(mean))
                 .ptr(ptr(rstd)).ptr(ptr(dweight)).ptr(ptr(dbias)).i(rows).i(c));
         end(OpKind.NORM, tm, 0);
@@ -633,7 +620,7 @@ public final class CudaBackend implements Backend {
 
     /** The column matrices of {@code images} images of x starting at image {@code n0}. */
     private void im2col(ConvShape s, Tensor x, int n0, int images, Tensor col) {
-        long[] tm = begin(OpKind.CONV);
+        long[] tm = begin();
         launch1d("im2col", (long) images * s.colRows() * s.colCols(), KernelArgs.of()
                 .ptr(ptr(x, (long) n0 * s.imageSize())).ptr(ptr(col)).i(images).i(s.channels()).i(s.height())
                 .i(s.width()).i(s.kernelH()).i(s.kernelW()).i(s.stride()).i(s.pad()).i(s.outHeight())
@@ -672,7 +659,7 @@ public final class CudaBackend implements Backend {
                 int m = Math.min(chunk, s.batch() - n0);
                 gemmStridedBatched(true, false, k, p, s.filters(), 1f, w, 0, k, 0, dy, n0 * s.outImageSize(), p,
                         s.outImageSize(), 0f, col, 0, p, k * p, m);
-                long[] tm = begin(OpKind.CONV);
+                long[] tm = begin();
                 launch1d("col2im", (long) m * s.imageSize(), KernelArgs.of().ptr(ptr(col))
                         .ptr(ptr(dx, (long) n0 * s.imageSize())).i(m).i(s.channels()).i(s.height()).i(s.width())
                         .i(s.kernelH()).i(s.kernelW()).i(s.stride()).i(s.pad()).i(s.outHeight()).i(s.outWidth()));
@@ -714,7 +701,7 @@ public final class CudaBackend implements Backend {
     public void addChannelBias(Tensor y, Tensor bias, int batch, int channels, int spatial) {
         ConvShape.checkActivation("addChannelBias", batch, channels, spatial, y);
         ConvShape.checkPerChannel("addChannelBias", channels, bias);
-        long[] tm = begin(OpKind.ELEMENTWISE);
+        long[] tm = begin();
         launch1d("add_channel_bias", y.size(), KernelArgs.of().ptr(ptr(y)).ptr(ptr(bias)).i(batch).i(channels)
                 .i(spatial));
         end(OpKind.ELEMENTWISE, tm, 0);
@@ -724,7 +711,7 @@ public final class CudaBackend implements Backend {
     public void sumChannels(Tensor dy, Tensor dbias, int batch, int channels, int spatial) {
         ConvShape.checkActivation("sumChannels", batch, channels, spatial, dy);
         ConvShape.checkPerChannel("sumChannels", channels, dbias);
-        long[] tm = begin(OpKind.ELEMENTWISE);
+        long[] tm = begin();
         launchChannels("sum_channels", channels, KernelArgs.of().ptr(ptr(dy)).ptr(ptr(dbias)).i(batch).i(channels)
                 .i(spatial));
         end(OpKind.ELEMENTWISE, tm, 0);
@@ -738,7 +725,7 @@ public final class CudaBackend implements Backend {
                                  Tensor out, Tensor mean, Tensor rstd) {
         ConvShape.checkBatchNorm("batchNormForward", batch, channels, spatial, new Tensor[] {x, out},
                 new Tensor[] {gamma, beta, mean, rstd});
-        long[] tm = begin(OpKind.NORM);
+        long[] tm = begin();
         launchChannels("batchnorm_forward", channels, KernelArgs.of().ptr(ptr(x)).ptr(ptr(gamma)).ptr(ptr(beta)).f(eps)
                 .ptr(ptr(out)).ptr(ptr(mean)).ptr(ptr(rstd)).i(batch).i(channels).i(spatial));
         end(OpKind.NORM, tm, 0);
@@ -749,7 +736,7 @@ public final class CudaBackend implements Backend {
                                        int channels, int spatial, Tensor dx) {
         ConvShape.checkBatchNorm("batchNormBackwardInput", batch, channels, spatial, new Tensor[] {dout, x, dx},
                 new Tensor[] {gamma, mean, rstd});
-        long[] tm = begin(OpKind.NORM);
+        long[] tm = begin();
         launchChannels("batchnorm_backward_input", channels, KernelArgs.of().ptr(ptr(dout)).ptr(ptr(x))
                 .ptr(ptr(gamma)).ptr(ptr(mean)).ptr(ptr(rstd)).ptr(ptr(dx)).i(batch).i(channels).i(spatial));
         end(OpKind.NORM, tm, 0);
@@ -760,7 +747,7 @@ public final class CudaBackend implements Backend {
                                         int spatial, Tensor dgamma, Tensor dbeta) {
         ConvShape.checkBatchNorm("batchNormBackwardWeight", batch, channels, spatial, new Tensor[] {dout, x},
                 new Tensor[] {mean, rstd, dgamma, dbeta});
-        long[] tm = begin(OpKind.NORM);
+        long[] tm = begin();
         launchChannels("batchnorm_backward_weight", channels, KernelArgs.of().ptr(ptr(dout)).ptr(ptr(x))
                 .ptr(ptr(mean)).ptr(ptr(rstd)).ptr(ptr(dgamma)).ptr(ptr(dbeta)).i(batch).i(channels).i(spatial));
         end(OpKind.NORM, tm, 0);
@@ -780,7 +767,7 @@ public final class CudaBackend implements Backend {
             throw new IllegalArgumentException("RoPE over " + rows + " rows of " + heads + " heads at column " + col
                     + " (row length " + ld + ") does not fit " + x);
         }
-        long[] tm = begin(OpKind.ROPE);
+        long[] tm = begin();
         launch1d("rope", (long) rows * heads * half, KernelArgs.of().ptr(ptr(x)).i(col).i(ld).i(rows).i(seqLen)
                 .i(heads).i(headDim).ptr(ptr(cosSin)).f(inverse ? -1f : 1f));
         end(OpKind.ROPE, tm, 0);
@@ -788,7 +775,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void causalSoftmaxForward(Tensor scores, int matrices, int t, float scale) {
-        long[] tm = begin(OpKind.ATTENTION_SOFTMAX);
+        long[] tm = begin();
         launchRows("causal_softmax_forward", matrices * t, t, KernelArgs.of().ptr(ptr(scores)).i(matrices * t).i(t)
                 .f(scale));
         end(OpKind.ATTENTION_SOFTMAX, tm, 0);
@@ -796,7 +783,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void causalSoftmaxBackward(Tensor probs, Tensor dprobs, int matrices, int t, float scale) {
-        long[] tm = begin(OpKind.ATTENTION_SOFTMAX);
+        long[] tm = begin();
         launchRows("causal_softmax_backward", matrices * t, t, KernelArgs.of().ptr(ptr(probs)).ptr(ptr(dprobs))
                 .i(matrices * t).i(t).f(scale));
         end(OpKind.ATTENTION_SOFTMAX, tm, 0);
@@ -809,7 +796,7 @@ public final class CudaBackend implements Backend {
         if (gateUp.size() != 2 * out.size()) {
             throw new IllegalArgumentException("SwiGLU needs gate-and-up [N, 2F] for out [N, F]: " + gateUp + ", " + out);
         }
-        long[] tm = begin(OpKind.ACTIVATION);
+        long[] tm = begin();
         launch1d("swiglu_forward", out.size(), KernelArgs.of().ptr(ptr(gateUp)).ptr(ptr(out)).i(out.rows()).i(out.cols()));
         end(OpKind.ACTIVATION, tm, 0);
     }
@@ -817,7 +804,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void swigluBackward(Tensor dout, Tensor gateUp, Tensor dGateUp) {
         Shapes.sameSize(gateUp, dGateUp);
-        long[] tm = begin(OpKind.ACTIVATION);
+        long[] tm = begin();
         launch1d("swiglu_backward", dout.size(), KernelArgs.of().ptr(ptr(dout)).ptr(ptr(gateUp)).ptr(ptr(dGateUp))
                 .i(dout.rows()).i(dout.cols()));
         end(OpKind.ACTIVATION, tm, 0);
@@ -826,7 +813,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void geluForward(Tensor x, Tensor out) {
         Shapes.sameSize(x, out);
-        long[] tm = begin(OpKind.ACTIVATION);
+        long[] tm = begin();
         launch1d("gelu_forward", x.size(), KernelArgs.of().ptr(ptr(x)).ptr(ptr(out)).i(x.size()));
         end(OpKind.ACTIVATION, tm, 0);
     }
@@ -834,7 +821,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void geluBackward(Tensor dout, Tensor x, Tensor dx) {
         Shapes.sameSize(x, dx);
-        long[] tm = begin(OpKind.ACTIVATION);
+        long[] tm = begin();
         launch1d("gelu_backward", x.size(), KernelArgs.of().ptr(ptr(dout)).ptr(ptr(x)).ptr(ptr(dx)).i(x.size()));
         end(OpKind.ACTIVATION, tm, 0);
     }
@@ -846,7 +833,7 @@ public final class CudaBackend implements Backend {
         int c = table.cols();
         int rows = out.size() / c;
         long ids = deviceIds(tokens, offset, rows, 0, table.rows(), "token");
-        long[] tm = begin(OpKind.EMBEDDING);
+        long[] tm = begin();
         launch1d("embedding_forward", (long) rows * c, KernelArgs.of().ptr(ptr(table)).ptr(ids).ptr(ptr(out)).i(rows).i(c));
         end(OpKind.EMBEDDING, tm, 0);
     }
@@ -856,7 +843,7 @@ public final class CudaBackend implements Backend {
         int c = dtable.cols();
         int rows = dout.size() / c;
         long ids = deviceIds(tokens, offset, rows, 0, dtable.rows(), "token");
-        long[] tm = begin(OpKind.EMBEDDING);
+        long[] tm = begin();
         device.launch("embedding_backward", (c + 127) / 128, 1, 1, 128, 1, 1, 0,
                 KernelArgs.of().ptr(ptr(dout)).ptr(ids).ptr(ptr(dtable)).i(rows).i(c));
         end(OpKind.EMBEDDING, tm, 0);
@@ -867,7 +854,7 @@ public final class CudaBackend implements Backend {
         int v = logits.cols();
         int rows = logits.rows();
         long ids = deviceIds(targets, offset, rows, Integer.MIN_VALUE, v, "target");
-        long[] tm = begin(OpKind.CROSS_ENTROPY);
+        long[] tm = begin();
         launchRows("cross_entropy_forward", rows, v, KernelArgs.of().ptr(ptr(logits)).ptr(ids).ptr(ptr(losses))
                 .ptr(ptr(correct)).i(rows).i(v));
         end(OpKind.CROSS_ENTROPY, tm, 0);
@@ -878,7 +865,7 @@ public final class CudaBackend implements Backend {
         int v = probs.cols();
         int rows = probs.rows();
         long ids = deviceIds(targets, offset, rows, Integer.MIN_VALUE, v, "target");
-        long[] tm = begin(OpKind.CROSS_ENTROPY);
+        long[] tm = begin();
         launchRows("cross_entropy_backward", rows, v, KernelArgs.of().ptr(ptr(probs)).ptr(ids).i(rows).i(v).f(scale));
         end(OpKind.CROSS_ENTROPY, tm, 0);
     }
@@ -893,7 +880,7 @@ public final class CudaBackend implements Backend {
         Shapes.sameSize(p, v);
         float bc1 = (float) (1.0 - Math.pow(beta1, step));
         float bc2 = (float) (1.0 - Math.pow(beta2, step));
-        long[] tm = begin(OpKind.OPTIMIZER);
+        long[] tm = begin();
         launch1d("adamw", p.size(), KernelArgs.of().ptr(ptr(p)).ptr(ptr(g)).ptr(ptr(m)).ptr(ptr(v)).f(lr).f(beta1)
                 .f(beta2).f(eps).f(weightDecay).f(gradScale).f(bc1).f(bc2).i(p.size()));
         end(OpKind.OPTIMIZER, tm, 0);
@@ -904,7 +891,7 @@ public final class CudaBackend implements Backend {
                     boolean nesterov) {
         Shapes.sameSize(p, g);
         Shapes.sameSize(p, buf);
-        long[] tm = begin(OpKind.OPTIMIZER);
+        long[] tm = begin();
         launch1d("sgd", p.size(), KernelArgs.of().ptr(ptr(p)).ptr(ptr(g)).ptr(ptr(buf)).f(lr).f(momentum)
                 .f(weightDecay).f(gradScale).i(nesterov ? 1 : 0).i(p.size()));
         end(OpKind.OPTIMIZER, tm, 0);

@@ -697,26 +697,24 @@ public final class JcudaDevice implements Device {
     @Override
     public void copyHostToDevice(long dst, float[] src, int srcOffset, int count) {
         java.util.Objects.checkFromIndexSize(srcOffset, count, src.length);
-        if (count == 0) {
-            return;
-        }
-        bind();
-        sync(compute, "the compute stream");
-        check(cuMemcpyHtoD(at(dst), Pointer.to(src).withByteOffset(4L * srcOffset), 4L * count),
-                "cuMemcpyHtoD(" + count + " floats)");
-        sync(new CUstream(), "the default stream");
+        copyIn(dst, Pointer.to(src), srcOffset, count, "floats");
     }
 
     @Override
     public void copyHostToDevice(long dst, int[] src, int srcOffset, int count) {
         java.util.Objects.checkFromIndexSize(srcOffset, count, src.length);
+        copyIn(dst, Pointer.to(src), srcOffset, count, "ints");
+    }
+
+    /** {@code count} 4-byte elements from element {@code offset} of a Java array, as described above. */
+    private void copyIn(long dst, Pointer array, int offset, int count, String what) {
         if (count == 0) {
             return;
         }
         bind();
         sync(compute, "the compute stream");
-        check(cuMemcpyHtoD(at(dst), Pointer.to(src).withByteOffset(4L * srcOffset), 4L * count),
-                "cuMemcpyHtoD(" + count + " ints)");
+        check(cuMemcpyHtoD(at(dst), array.withByteOffset(4L * offset), 4L * count),
+                "cuMemcpyHtoD(" + count + " " + what + ")");
         sync(new CUstream(), "the default stream");
     }
 

@@ -1,9 +1,7 @@
 package org.twobp.worker.backend.cuda;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.Assumptions;
+import org.twobp.worker.backend.Backends;
 import org.twobp.worker.backend.cuda.emu.EmulatorNative;
 
 /**
@@ -15,14 +13,6 @@ final class CudaTargets {
     private CudaTargets() {
     }
 
-    /** Names for parameterised tests. */
-    static List<String> names() {
-        return List.of("emulated", "gpu");
-    }
-
-    static boolean gpuPresent() {
-        return new java.io.File("/dev/nvidia0").exists() || new java.io.File("/dev/nvidiactl").exists();
-    }
 
     /** Opens a device for a test: fails when the emulator is missing, skips the GPU target without a GPU. */
     static Device open(String target) {
@@ -33,7 +23,7 @@ final class CudaTargets {
             }
             return EmulatedDevice.open();
         }
-        Assumptions.assumeTrue(gpuPresent(), "no GPU on this machine: the GPU run of this test is skipped");
+        Assumptions.assumeTrue(Backends.gpuPresent(), "no GPU on this machine: the GPU run of this test is skipped");
         return JcudaDevice.open(0, 1);
     }
 
@@ -41,7 +31,4 @@ final class CudaTargets {
         return new CudaBackend(open(target), true, precision, true);
     }
 
-    static Supplier<List<String>> all() {
-        return () -> new ArrayList<>(names());
-    }
 }
