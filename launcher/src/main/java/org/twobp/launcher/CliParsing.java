@@ -39,6 +39,28 @@ final class CliParsing {
         return out.toString();
     }
 
+    /**
+     * A path the user typed: no control characters (a newline in a path would break every line it is
+     * written into: the job script, the logs, launch.toml), and one this platform can name.
+     */
+    static java.nio.file.Path path(String command, String what, String value) {
+        for (int i = 0; i < value.length(); i++) {
+            if (Character.isISOControl(value.charAt(i))) {
+                throw new UsageException(command, what + " " + Shell.quote(value) + " has a control character (U+"
+                        + String.format(java.util.Locale.ROOT, "%04X", (int) value.charAt(i))
+                        + "); give a path of printable characters");
+            }
+        }
+        if (value.isEmpty()) {
+            throw new UsageException(command, what + " needs a path");
+        }
+        try {
+            return java.nio.file.Path.of(value);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new UsageException(command, what + " " + Shell.quote(value) + " is not a valid path: " + e.getReason());
+        }
+    }
+
     static int intOption(String command, CommandLine cl, String name, int fallback, int min) {
         if (!cl.hasOption(name)) {
             return fallback;

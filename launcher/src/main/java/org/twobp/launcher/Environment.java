@@ -87,7 +87,16 @@ record Environment(Map<String, String> env, String openMpiVersion, String openMp
 
     /** The program's path on PATH, or null. */
     static String which(String program) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+        return onPath(System.getenv().getOrDefault("PATH", ""), program);
+    }
+
+    /** The program's path on this environment's PATH, or null. */
+    String onPath(String program) {
+        return onPath(env.getOrDefault("PATH", ""), program);
+    }
+
+    private static String onPath(String path, String program) {
+        for (String dir : path.split(java.io.File.pathSeparator)) {
             if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
                 return Path.of(dir, program).toString();
             }

@@ -55,37 +55,36 @@ final class JobScript {
         return out.toString();
     }
 
+    /** The #SBATCH lines, each rendered and checked by {@link SbatchOptions}. */
     static List<String> sbatchLines(Inputs in) {
         JobShape s = in.shape();
         List<String> l = new ArrayList<>();
-        l.add("--job-name=" + in.name());
-        l.add("--nodes=" + s.nodes());
-        l.add("--ntasks=" + s.ranks());
-        l.add("--ntasks-per-node=" + s.tasksPerNode());
+        l.add(SbatchOptions.line("job-name", SbatchOptions.jobName(in.name())));
+        l.add(SbatchOptions.line("nodes", String.valueOf(s.nodes())));
+        l.add(SbatchOptions.line("ntasks", String.valueOf(s.ranks())));
+        l.add(SbatchOptions.line("ntasks-per-node", String.valueOf(s.tasksPerNode())));
         if (s.gpusPerNode() > 0) {
-            l.add("--gpus-per-node=" + s.gpusPerNode());
+            l.add(SbatchOptions.line("gpus-per-node", String.valueOf(s.gpusPerNode())));
         }
         if (s.cpusPerTask() > 0) {
-            l.add("--cpus-per-task=" + s.cpusPerTask());
+            l.add(SbatchOptions.line("cpus-per-task", String.valueOf(s.cpusPerTask())));
         }
-        l.add("--time=" + s.time().slurm());
+        l.add(SbatchOptions.line("time", s.time().slurm()));
         if (s.partition() != null) {
-            l.add("--partition=" + s.partition());
+            l.add(SbatchOptions.line("partition", SbatchOptions.partition(s.partition())));
         }
         if (s.account() != null) {
-            l.add("--account=" + s.account());
+            l.add(SbatchOptions.line("account", SbatchOptions.account(s.account())));
         }
-        l.add("--output=" + in.run().logs().resolve("slurm-%j.out"));
-        l.add("--open-mode=append");
-        l.add("--requeue");
-        l.add("--signal=B:USR1@" + s.signalMargin());
-        l.add("--chdir=" + in.run().dir());
-        l.addAll(s.extraSbatch());
-        List<String> lines = new ArrayList<>();
-        for (String o : l) {
-            lines.add("#SBATCH " + o);
+        l.add(SbatchOptions.line("output", SbatchOptions.literalInPattern(in.run().logs().toString()) + "/slurm-%j.out"));
+        l.add(SbatchOptions.line("open-mode", "append"));
+        l.add(SbatchOptions.flag("requeue"));
+        l.add(SbatchOptions.line("signal", "B:USR1@" + s.signalMargin()));
+        l.add(SbatchOptions.line("chdir", SbatchOptions.runPath(in.run().dir().toString())));
+        for (String x : s.extraSbatch()) {
+            l.add(SbatchOptions.extra(x));
         }
-        return lines;
+        return l;
     }
 
     /** The rank command, started in the background by the script. */
@@ -100,7 +99,7 @@ final class JobScript {
         List<String> jvm = List.of("\"$JAVA\"", "-Xss4m", Shell.quote("-Djava.library.path=" + in.site().libraryPath()),
                 "-cp", "\"$TWOBP_CP\"");
         List<String> worker = new ArrayList<>(List.of(WorkerArgs.MAIN, "--config", "\"$RUN_DIR/config.toml\"",
-                "--run-dir", "\"$RUN_DIR\"", "--resume", "auto"));
+                "--run-dir", "\"$RUN_DIR\"", "--from", "auto"));
         for (String x : in.workerExtras()) {
             worker.add(Shell.quote(x));
         }

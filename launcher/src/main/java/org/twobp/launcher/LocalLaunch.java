@@ -58,7 +58,7 @@ record LocalLaunch(Site site, boolean inAllocation, int ranks, RunFolder run, St
                 "--merge-stderr-to-stdout", "-x", "OPENBLAS_NUM_THREADS=1"));
         cmd.addAll(site.javaCommand());
         cmd.addAll(List.of(WorkerArgs.MAIN, "--config", run.config().toString(), "--run-dir", run.dir().toString(),
-                "--resume", resume));
+                "--from", resume));
         cmd.addAll(workerExtras);
         return cmd;
     }

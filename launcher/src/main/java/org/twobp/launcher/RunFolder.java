@@ -1,6 +1,8 @@
 package org.twobp.launcher;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
@@ -9,6 +11,7 @@ import java.util.Locale;
 
 import org.tomlj.Toml;
 import org.tomlj.TomlParseResult;
+import org.twobp.worker.train.TomlWriter;
 
 /**
  * A run's folder, {@code runs/<name>/}:
@@ -20,29 +23,104 @@ import org.tomlj.TomlParseResult;
  *   checkpoints/     step-N/ folders, written by the ranks
  *   STOP             while it exists, the ranks checkpoint and stop at the next step boundary
  * </pre>
+ *
+ * @param defaultName the name was made up by twobp (config stem and time), so another free one may be taken
  */
-record RunFolder(Path dir) {
+record RunFolder(Path dir, boolean defaultName) {
 
     static final String CONFIG = "config.toml";
     static final String LAUNCH = "launch.toml";
     static final String JOB_SCRIPT = "job.sbatch";
     static final String STOP = "STOP";
 
-    /** {@code --run-dir DIR}, else {@code runs/<--name>}, else {@code runs/<config stem>-<time>}; absolute. */
+    /** What {@code --name} takes. */
+    static final String NAME = "[A-Za-z0-9][A-Za-z0-9._-]*";
+    static final int MAX_NAME = 200;
+    /** Longest run folder path taken: room below it for logs/job-ID-N/1/rank.R/stdout within PATH_MAX. */
+    static final int MAX_PATH = 1024;
+
+    /** A folder named by the user, or an existing run's. */
+    RunFolder(Path dir) {
+        this(dir, false);
+    }
+
+    /**
+     * {@code --run-dir DIR}, else {@code runs/<--name>}, else {@code runs/<config stem>-<time>}; absolute.
+     * A default name is unique: the first free of NAME, NAME-2, NAME-3 ..., and {@link #create} claims it
+     * atomically, moving on when another run took it first.
+     */
     static RunFolder choose(String command, String runDir, String name, Path configFile, LocalDateTime now) {
         if (runDir != null && name != null) {
             throw new UsageException(command, "give --name or --run-dir, not both");
         }
         if (runDir != null) {
-            return new RunFolder(Path.of(runDir).toAbsolutePath().normalize());
+            checkPath(command, "--run-dir", runDir);
+            RunFolder f = new RunFolder(Path.of(runDir).toAbsolutePath().normalize());
+            checkPath(command, "--run-dir", f.dir().toString());
+            return f;
         }
-        if (name == null) {
-            String stem = configFile.getFileName().toString().replaceFirst("\\.toml$", "");
-            name = stem + "-" + now.format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT));
-        } else if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
-            throw new UsageException(command, "--name '" + name + "': use letters, digits, '.', '_' and '-'");
+        if (name != null && (!name.matches(NAME) || name.length() > MAX_NAME)) {
+            throw new UsageException(command, "--name " + Shell.quote(name) + ": use at most " + MAX_NAME
+                    + " letters, digits, '.', '_' and '-', starting with a letter or digit");
         }
-        return new RunFolder(Path.of("runs", name).toAbsolutePath().normalize());
+        boolean defaulted = name == null;
+        RunFolder f = new RunFolder(Path.of("runs", defaulted ? defaultName(configFile, now) : name)
+                .toAbsolutePath().normalize(), defaulted);
+        checkPath(command, "the run folder", f.dir().toString());
+        return defaulted ? f.firstFree() : f;
+    }
+
+    /**
+     * {@code <config stem>-<yyyyMMdd-HHmmss>}, the stem cut down to safe characters (any other run of
+     * characters becomes '_'), so that a config file's name never brings a newline, a quote or a
+     * {@code $} into a path, a job name or a script.
+     */
+    static String defaultName(Path configFile, LocalDateTime now) {
+        Path file = configFile.getFileName();
+        String stem = file == null ? "" : file.toString().replaceFirst("\\.toml$", "");
+        stem = stem.replaceAll("[^A-Za-z0-9._-]+", "_").replaceAll("^[._-]+", "");
+        if (stem.length() > 64) {
+            stem = stem.substring(0, 64);
+        }
+        return (stem.isEmpty() ? "run" : stem) + "-" + now.format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT));
+    }
+
+    /**
+     * A run folder path that every consumer takes as it is: no control characters (a newline would end
+     * a line of a job script or of a log), no ':' (mpirun's --output-filename reads what follows one as
+     * its options and writes the rank logs elsewhere), and short enough for the logs below it.
+     */
+    static void checkPath(String command, String what, String path) {
+        for (int i = 0; i < path.length(); i++) {
+            char c = path.charAt(i);
+            if (Character.isISOControl(c)) {
+                throw new UsageException(command, what + " " + Shell.quote(path) + " has a control character (U+"
+                        + String.format(Locale.ROOT, "%04X", (int) c) + "); choose a path of printable characters");
+            }
+            if (c == ':') {
+                throw new UsageException(command, what + " " + Shell.quote(path) + " has a ':', which mpirun's"
+                        + " --output-filename takes as the start of its options; choose a path without ':'");
+            }
+        }
+        if (path.length() > MAX_PATH) {
+            throw new UsageException(command, what + " is " + path.length() + " characters long; choose one of at"
+                    + " most " + MAX_PATH);
+        }
+        for (String part : path.split("/")) {
+            if (part.getBytes(StandardCharsets.UTF_8).length > 255) {
+                throw new UsageException(command, what + " has a name of more than 255 bytes, which file systems"
+                        + " refuse: " + Shell.quote(part.substring(0, 40)) + "...");
+            }
+        }
+    }
+
+    /** This folder, or for a default name the first of NAME-2, NAME-3 ... that does not exist yet. */
+    private RunFolder firstFree() {
+        RunFolder f = this;
+        for (int i = 2; Files.exists(f.dir()); i++) {
+            f = new RunFolder(dir.resolveSibling(dir.getFileName() + "-" + i), true);
+        }
+        return f;
     }
 
     /** An earlier run's folder is never reused by a new run: that is what 'twobp resume' is for. */
@@ -89,14 +167,34 @@ record RunFolder(Path dir) {
         return dir.getFileName().toString();
     }
 
-    void create(ResolvedRun run, Launch launch) throws IOException {
-        Files.createDirectories(logs());
-        Files.writeString(config(), run.toml());
-        writeLaunch(launch);
+    /**
+     * Claims the folder, then writes the resolved config and {@code launch.toml}; returns the folder the
+     * run got. The claim is atomic: of two runs started at once under one default name, the later moves
+     * on to the next free name; under a name the user chose, it is refused.
+     */
+    RunFolder create(String command, ResolvedRun run, Launch launch) throws IOException {
+        Files.createDirectories(dir.getParent());
+        RunFolder f = this;
+        for (int i = 2; ; i++) {
+            try {
+                Files.createDirectory(f.dir());
+                break;
+            } catch (FileAlreadyExistsException e) {
+                if (!defaultName) {
+                    f.checkNew(command);   // an empty folder made by the user is fine
+                    break;
+                }
+                f = new RunFolder(dir.resolveSibling(dir.getFileName() + "-" + i), true);
+            }
+        }
+        Files.createDirectories(f.logs());
+        Files.writeString(f.config(), run.toml(), StandardCharsets.UTF_8);
+        f.writeLaunch(launch);
+        return f;
     }
 
     void writeLaunch(Launch launch) throws IOException {
-        Files.writeString(dir.resolve(LAUNCH), launch.toToml());
+        Files.writeString(dir.resolve(LAUNCH), launch.toToml(), StandardCharsets.UTF_8);
     }
 
     Launch readLaunch(String command) {
@@ -106,7 +204,7 @@ record RunFolder(Path dir) {
                     + " 'twobp submit'");
         }
         try {
-            TomlParseResult t = Toml.parse(Files.readString(f));
+            TomlParseResult t = Toml.parse(Files.readString(f, StandardCharsets.UTF_8));
             if (t.hasErrors()) {
                 throw new UsageException(command, f + " is not valid TOML: " + t.errors().get(0));
             }
@@ -128,14 +226,14 @@ record RunFolder(Path dir) {
         static final String SLURM = "slurm";
 
         String toToml() {
-            StringBuilder s = new StringBuilder("# how twobp started this run; 'twobp resume' continues it the same way\n");
-            s.append("mode = \"").append(mode).append("\"    # local: mpirun on one machine; slurm: sbatch ")
-                    .append(JOB_SCRIPT).append('\n');
-            s.append("ranks = ").append(ranks).append('\n');
+            TomlWriter w = new TomlWriter()
+                    .comment("how twobp started this run; 'twobp resume' continues it the same way\n"
+                            + "mode: local (mpirun on one machine) or slurm (sbatch " + JOB_SCRIPT + ")")
+                    .put("mode", mode).put("ranks", ranks);
             if (dumpWeights != null) {
-                s.append("dump_weights = \"").append(dumpWeights.replace("\\", "\\\\").replace("\"", "\\\"")).append("\"\n");
+                w.put("dump_weights", dumpWeights);
             }
-            return s.toString();
+            return w.toString();
         }
     }
 }

@@ -60,10 +60,14 @@ record RunOptions(Path config, List<String> sets, String runDir, String name, St
             sets.add("pipeline.two_bp=" + cl.hasOption("2bp"));
         }
         String dump = cl.getOptionValue("dump-weights");
-        return new RunOptions(Path.of(cl.getOptionValue("config")), List.copyOf(sets),
+        String failAt = cl.getOptionValue("fail-at");
+        if (failAt != null && !failAt.matches("\\d{1,6}:\\d{1,9}:[A-Za-z]")) {
+            throw new UsageException(command, "--fail-at " + Shell.quote(failAt) + ": give RANK:STEP:ACTION, e.g. 1:2:I");
+        }
+        return new RunOptions(CliParsing.path(command, "--config", cl.getOptionValue("config")), List.copyOf(sets),
                 cl.getOptionValue("run-dir"), cl.getOptionValue("name"),
-                dump == null ? null : Path.of(dump).toAbsolutePath().normalize().toString(), cl.getOptionValue("fail-at"),
-                cl.hasOption("dry-run"));
+                dump == null ? null : CliParsing.path(command, "--dump-weights", dump).toAbsolutePath().normalize().toString(),
+                failAt, cl.hasOption("dry-run"));
     }
 
     RunFolder folder(String command) {

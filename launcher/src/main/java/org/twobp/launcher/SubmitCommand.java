@@ -76,28 +76,36 @@ final class SubmitCommand implements Command {
         JobShape shape = shape(name(), cl);
         RunFolder folder = run.folder(name());
         ResolvedRun resolved = ResolvedRun.resolve(name(), run.config(), run.sets(), shape.ranks(), shape.describeRanks());
-        Site site = Site.current(environment.get().openMpiLibdir());
+        Preflight.slurm(name(), resolved, run);
+        Environment env = environment.get();
+        Site site = Site.current(env.openMpiLibdir());
         String template = JobScript.loadTemplate(name(), cl.getOptionValue("template"), site.home());
-        String script;
+        if (run.dryRun()) {
+            System.out.print(dryRun(folder, resolved, shape, script(template, site, folder, resolved, shape, run)));
+            return 0;
+        }
+        String sbatch = env.onPath("sbatch");
+        if (sbatch == null) {
+            throw new UsageException(name(), "sbatch is not on PATH: submit from a Slurm login node (or start a local"
+                    + " test cluster: make slurm-up, then export SLURM_CONF=...)");
+        }
+        script(template, site, folder, resolved, shape, run); // every value checked before the folder is made
+        folder = folder.create(name(), resolved, new RunFolder.Launch(RunFolder.Launch.SLURM, shape.ranks(),
+                run.dumpWeights()));
+        Files.writeString(folder.jobScript(), script(template, site, folder, resolved, shape, run), StandardCharsets.UTF_8);
+        folder.jobScript().toFile().setExecutable(true);
+        return sbatch(sbatch, folder, cl.hasOption("parsable"));
+    }
+
+    /** The job script of the run in {@code folder}; a value Slurm or the shell would misread is a usage error. */
+    private String script(String template, Site site, RunFolder folder, ResolvedRun resolved, JobShape shape,
+                          RunOptions run) {
         try {
-            script = JobScript.render(template, new JobScript.Inputs(site, folder, folder.name(), resolved.finalStep(),
+            return JobScript.render(template, new JobScript.Inputs(site, folder, folder.name(), resolved.finalStep(),
                     shape, run.workerExtras()));
         } catch (IllegalArgumentException e) {
             throw new UsageException(name(), e.getMessage());
         }
-        if (run.dryRun()) {
-            System.out.print(dryRun(folder, resolved, shape, script));
-            return 0;
-        }
-        if (Environment.which("sbatch") == null) {
-            System.err.println("twobp submit: sbatch is not on PATH: submit from a Slurm login node"
-                    + " (or start a local test cluster: make slurm-up, then export SLURM_CONF=...)");
-            return 1;
-        }
-        folder.create(resolved, new RunFolder.Launch(RunFolder.Launch.SLURM, shape.ranks(), run.dumpWeights()));
-        Files.writeString(folder.jobScript(), script, StandardCharsets.UTF_8);
-        folder.jobScript().toFile().setExecutable(true);
-        return sbatch(folder, cl.hasOption("parsable"));
     }
 
     static JobShape shape(String command, CommandLine cl) {
@@ -136,10 +144,17 @@ final class SubmitCommand implements Command {
         }
         String[] extra = cl.getOptionValues("sbatch");
         List<String> extras = extra == null ? List.of() : List.of(extra);
-        for (String x : extras) {
-            if (!x.startsWith("-") || x.contains("\n")) {
-                throw new UsageException(command, "--sbatch " + x + ": give one sbatch option, e.g. --sbatch=--qos=high");
+        try {
+            // refused here already, so that the message names the option; JobScript renders them
+            extras.forEach(SbatchOptions::extra);
+            if (cl.getOptionValue("partition") != null) {
+                SbatchOptions.partition(cl.getOptionValue("partition"));
             }
+            if (cl.getOptionValue("account") != null) {
+                SbatchOptions.account(cl.getOptionValue("account"));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(command, e.getMessage());
         }
         return new JobShape(nodes, gpus, tasks, cpus, time, margin, restarts, cl.getOptionValue("partition"),
                 cl.getOptionValue("account"), launch, extras);
@@ -163,7 +178,12 @@ final class SubmitCommand implements Command {
 
     /** Submits the run's job script; prints the job id. */
     static int sbatch(RunFolder folder, boolean parsable) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("sbatch", "--parsable", folder.jobScript().toString()).redirectErrorStream(true).start();
+        return sbatch("sbatch", folder, parsable);
+    }
+
+    /** The same with the sbatch program found on the environment's PATH. */
+    static int sbatch(String program, RunFolder folder, boolean parsable) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(program, "--parsable", folder.jobScript().toString()).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly();

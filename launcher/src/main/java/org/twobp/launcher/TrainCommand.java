@@ -54,17 +54,23 @@ final class TrainCommand implements Command {
         Environment env = environment.get();
         Ranks ranks = ranks(name(), env, cl);
         ResolvedRun resolved = ResolvedRun.resolve(name(), run.config(), run.sets(), ranks.count(), ranks.why());
-        LocalLaunch launch = new LocalLaunch(Site.current(env.openMpiLibdir()), env.inSlurmAllocation(), ranks.count(),
-                folder, "auto", run.workerExtras(), LocalLaunch.newAttemptDir(folder, LocalDateTime.now()), isRoot());
+        Preflight.local(name(), resolved, run, env);
         if (run.dryRun()) {
-            System.out.print(dryRun(name(), folder, resolved, ranks, launch));
+            System.out.print(dryRun(name(), folder, resolved, ranks, launch(env, folder, run, ranks.count())));
             return 0;
         }
-        folder.create(resolved, new RunFolder.Launch(RunFolder.Launch.LOCAL, ranks.count(), run.dumpWeights()));
+        folder = folder.create(name(), resolved, new RunFolder.Launch(RunFolder.Launch.LOCAL, ranks.count(),
+                run.dumpWeights()));
+        LocalLaunch launch = launch(env, folder, run, ranks.count());
         System.out.println("twobp train: " + ranks.why() + ", run folder " + folder.dir());
         System.out.println("command: " + launch.commandLine());
         System.out.flush();
         return launch.run(System.out, System.err, ProgressLine.stdoutIsTerminal());
+    }
+
+    private static LocalLaunch launch(Environment env, RunFolder folder, RunOptions run, int ranks) {
+        return new LocalLaunch(Site.current(env.openMpiLibdir()), env.inSlurmAllocation(), ranks, folder,
+                "auto", run.workerExtras(), LocalLaunch.newAttemptDir(folder, LocalDateTime.now()), isRoot());
     }
 
     /** A rank count and how it was chosen. */

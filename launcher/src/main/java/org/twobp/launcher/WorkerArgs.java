@@ -11,7 +11,7 @@ final class WorkerArgs {
     private WorkerArgs() {
     }
 
-    /** Options after --config/--run-dir/--resume that a run keeps on every attempt. */
+    /** Options after --config/--run-dir/--from that a run keeps on every attempt. */
     static List<String> extras(String dumpWeights, String failAt) {
         List<String> x = new ArrayList<>();
         if (dumpWeights != null) {

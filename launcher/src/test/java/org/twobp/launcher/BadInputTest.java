@@ -151,7 +151,7 @@ class BadInputTest {
                 new TrainCommand(CPU_ONLY), "--config", TINY, "--run-dir", run.toString());
         usageError("give --name or --run-dir, not both", new TrainCommand(CPU_ONLY), "--config", TINY, "--name", "a",
                 "--run-dir", run.toString());
-        usageError("--name 'a/b': use letters", new TrainCommand(CPU_ONLY), "--config", TINY, "--name", "a/b");
+        usageError("--name a/b: use at most 200 letters", new TrainCommand(CPU_ONLY), "--config", TINY, "--name", "a/b");
         assertEquals("[model]\n", Files.readString(run.resolve("config.toml")));
     }
 

@@ -28,7 +28,9 @@ class EnvironmentDetectionTest {
         for (int i = 0; i < gpus; i++) {
             g.add("GPU " + i + ": NVIDIA H100 (UUID: GPU-" + i + ")");
         }
-        return new Environment(vars, "4.1.4", "/opt/openmpi/lib", true, true, g, "OpenBLAS");
+        Map<String, String> withPath = new java.util.HashMap<>(vars);
+        withPath.putIfAbsent("PATH", System.getenv().getOrDefault("PATH", ""));  // mpirun and sbatch as installed
+        return new Environment(withPath, "4.1.4", "/opt/openmpi/lib", true, true, g, "OpenBLAS");
     }
 
     /** The batch shell of {@code sbatch -N1 -n2}: Slurm's job variables, no rank of its own. */
@@ -158,6 +160,6 @@ class EnvironmentDetectionTest {
         assertTrue(inside.commandLine().startsWith("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun"),
                 inside.commandLine());
         assertTrue(inside.commandLine().contains("-cp '/opt/twobp/lib/*' org.twobp.worker.pipeline.WorkerMain --config"
-                + " /scratch/runs/x/config.toml --run-dir /scratch/runs/x --resume auto"), inside.commandLine());
+                + " /scratch/runs/x/config.toml --run-dir /scratch/runs/x --from auto"), inside.commandLine());
     }
 }

@@ -115,7 +115,7 @@ class LauncherPiecesTest {
         assertTrue(out.contains("stage 1: blocks.1 .. head"), out);
         assertTrue(out.contains("mpirun --oversubscribe -np 2 --output-filename " + dir.resolve("r").resolve("logs")), out);
         assertTrue(out.contains("org.twobp.worker.pipeline.WorkerMain --config " + dir.resolve("r").resolve("config.toml")
-                + " --run-dir " + dir.resolve("r") + " --resume auto"), out);
+                + " --run-dir " + dir.resolve("r") + " --from auto"), out);
         assertFalse(Files.exists(dir.resolve("r")));
     }
 

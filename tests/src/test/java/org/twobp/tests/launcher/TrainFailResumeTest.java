@@ -65,7 +65,7 @@ class TrainFailResumeTest {
         LocalSlurm.Output dry = twobp("resume", run.toString(), "--dry-run");
         assertEquals(0, dry.exitCode(), dry.text());
         assertTrue(dry.text().contains("continues after step 100"), dry.text());
-        assertTrue(dry.text().contains("--resume auto --dump-weights " + dir.resolve("w-broken")), dry.text());
+        assertTrue(dry.text().contains("--from auto --dump-weights " + dir.resolve("w-broken")), dry.text());
 
         LocalSlurm.Output resumed = twobp("resume", run.toString());
         assertEquals(0, resumed.exitCode(), resumed.text());

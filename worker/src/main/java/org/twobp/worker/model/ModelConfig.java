@@ -209,11 +209,15 @@ public record ModelConfig(String name, int dim, int layers, int heads, int kvHea
 
     /** The [model] table as TOML, to save the resolved configuration with a run. */
     public String toToml() {
-        return String.format(Locale.ROOT, "[model]%nname = \"%s\"%ndim = %d%nn_layers = %d%nn_heads = %d%n"
-                        + "n_kv_heads = %d%nffn_hidden = %d%nvocab_size = %d%nseq_len = %d%nrope_theta = %s%n"
-                        + "norm_eps = %s%nseed = %d%ninit_std = %s%nnorm = \"%s\"%nmlp = \"%s\"%n",
-                name, dim, layers, heads, kvHeads, ffnHidden, vocabSize, seqLen, Double.toString(ropeTheta),
-                Double.toString(normEps), seed, Double.toString(initStd), norm, mlp);
+        return toToml(new org.twobp.worker.train.TomlWriter()).toString();
+    }
+
+    /** Appends the [model] table to {@code w}. */
+    public org.twobp.worker.train.TomlWriter toToml(org.twobp.worker.train.TomlWriter w) {
+        return w.table("model").put("name", name).put("dim", dim).put("n_layers", layers).put("n_heads", heads)
+                .put("n_kv_heads", kvHeads).put("ffn_hidden", ffnHidden).put("vocab_size", vocabSize)
+                .put("seq_len", seqLen).put("rope_theta", ropeTheta).put("norm_eps", normEps).put("seed", seed)
+                .put("init_std", initStd).put("norm", norm).put("mlp", mlp);
     }
 
     /** One line for logs. */

@@ -2,9 +2,10 @@ package org.twobp.worker.pipeline;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+
+import org.twobp.worker.train.TomlWriter;
 
 
 /**
@@ -58,7 +59,11 @@ public record CheckpointConfig(int every, int keepLast, long keepEvery) {
     }
 
     public String toToml() {
-        return String.format(Locale.ROOT, "[checkpoint]%nevery = %d%nkeep_last = %d%nkeep_every = %d%n", every, keepLast,
-                keepEvery);
+        return toToml(new TomlWriter()).toString();
+    }
+
+    /** Appends the [checkpoint] table to {@code w}. */
+    public TomlWriter toToml(TomlWriter w) {
+        return w.table("checkpoint").put("every", every).put("keep_last", keepLast).put("keep_every", keepEvery);
     }
 }

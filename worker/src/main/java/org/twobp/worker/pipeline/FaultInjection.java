@@ -9,8 +9,11 @@ import org.twobp.worker.schedule.ActionKind;
 public record FaultInjection(int rank, int step, ActionKind kind) {
 
     public static FaultInjection parse(String spec) {
-        String[] p = spec.split(":");
+        String[] p = spec.split(":", -1);
         try {
+            if (p.length != 3) {
+                throw new IllegalArgumentException("three fields");
+            }
             return new FaultInjection(Integer.parseInt(p[0]), Integer.parseInt(p[1]), ActionKind.ofSymbol(p[2]));
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("fault injection must be rank:step:action like 1:2:I, got \"" + spec + "\"", e);

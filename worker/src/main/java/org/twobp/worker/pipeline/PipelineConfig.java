@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import org.twobp.worker.schedule.gen.ScheduleFamily;
+import org.twobp.worker.train.TomlWriter;
 
 /**
  * The [pipeline] table of a run configuration: which schedule runs, with or without 2BP, and
@@ -118,9 +119,14 @@ public record PipelineConfig(String schedule, boolean twoBp, int microbatches, i
     }
 
     public String toToml() {
-        return String.format(Locale.ROOT, "[pipeline]%nschedule = \"%s\"%ntwo_bp = %s%nmicrobatches = %d%nchunks = %d%n"
-                        + "stash_cap = %d%npartition = \"%s\"%ntimeout_s = %s%n", schedule, twoBp, microbatches, chunks,
-                stashCap, partition, timeoutSeconds);
+        return toToml(new TomlWriter()).toString();
+    }
+
+    /** Appends the [pipeline] table to {@code w}. */
+    public TomlWriter toToml(TomlWriter w) {
+        return w.table("pipeline").put("schedule", schedule).put("two_bp", twoBp).put("microbatches", microbatches)
+                .put("chunks", chunks).put("stash_cap", stashCap).put("partition", partition)
+                .put("timeout_s", timeoutSeconds);
     }
 
     private static boolean bool(Map<String, Object> v, String key) {

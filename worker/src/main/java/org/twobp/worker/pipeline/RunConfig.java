@@ -13,9 +13,13 @@ import org.twobp.worker.train.TrainConfig;
  */
 public record RunConfig(ModelConfig model, TrainConfig train, PipelineConfig pipeline, CheckpointConfig checkpoint) {
 
+    /** The tables of a run config. */
+    public static final java.util.List<String> TABLES = java.util.List.of("model", "train", "pipeline", "checkpoint");
+
     /** Reads {@code file} and applies overrides such as {@code train.steps=20} or {@code pipeline.schedule=gpipe}. */
     public static RunConfig load(Path file, Map<String, String> overrides) {
         ModelConfig model = ModelConfig.load(file);
+        org.twobp.worker.train.TomlTables.checkTables(file, TABLES);
         Map<String, Object> train = TrainConfig.readTable(file);
         Map<String, Object> pipe = PipelineConfig.readTable(file);
         Map<String, Object> ckpt = CheckpointConfig.readTable(file);
@@ -48,6 +52,10 @@ public record RunConfig(ModelConfig model, TrainConfig train, PipelineConfig pip
 
     /** The resolved configuration as TOML, saved with the run. */
     public String toToml() {
-        return model.toToml() + "\n" + train.toToml() + "\n" + pipeline.toToml() + "\n" + checkpoint.toToml();
+        org.twobp.worker.train.TomlWriter w = new org.twobp.worker.train.TomlWriter();
+        model.toToml(w);
+        train.toToml(w);
+        pipeline.toToml(w);
+        return checkpoint.toToml(w).toString();
     }
 }

@@ -125,7 +125,7 @@ public final class StageCheckpoints {
         String saved = ck.state().model().getOrDefault("optimizer", optimizer);
         if (!saved.equals(optimizer)) {
             throw new IllegalArgumentException("checkpoint " + r.dir() + " holds " + saved + " state, this run uses "
-                    + optimizer + ": resume with the same optimizer, or start fresh with --resume none");
+                    + optimizer + ": resume with the same optimizer, or start fresh with --from none");
         }
         ModelSpec spec = ModelSpec.subset().attribute("name", trainer.modelConfig().name())
                 .attribute("vocab_size", String.valueOf(trainer.modelConfig().vocabSize()))
@@ -150,7 +150,7 @@ public final class StageCheckpoints {
                     String array = optimizer + "." + s.getKey();
                     if (!entry.has(array)) {
                         throw new IllegalArgumentException("checkpoint " + r.dir() + ": tensor " + p.name() + " has no "
-                                + array + " (optimizer state); resume with --resume none to start fresh");
+                                + array + " (optimizer state); resume with --from none to start fresh");
                     }
                     be.copyFromHost(entry.array(array).toArray(), 0, p.viewOf(s.getValue()));
                 }

@@ -68,7 +68,7 @@ public final class WorkerMain {
                     case "--fail-at" -> fault = FaultInjection.parse(value(args, ++i, a));
                     case "--dump-weights" -> dump = Path.of(value(args, ++i, a));
                     case "--run-dir" -> runDir = Path.of(value(args, ++i, a));
-                    case "--resume" -> resume = value(args, ++i, a);
+                    case "--from" -> resume = value(args, ++i, a);
                     default -> throw new IllegalArgumentException("unknown argument '" + a + "'");
                 }
             }
@@ -76,7 +76,7 @@ public final class WorkerMain {
                 throw new IllegalArgumentException("--config FILE is required (e.g. configs/llama-small.toml)");
             }
             if (resume != null && runDir == null && !Path.of(resume).isAbsolute() && !resume.contains("/")) {
-                throw new IllegalArgumentException("--resume " + resume + " needs --run-dir (where the checkpoints are)");
+                throw new IllegalArgumentException("--from " + resume + " needs --run-dir (where the checkpoints are)");
             }
             return new Arguments(config, overrides, fault, dump, runDir, resume == null ? "auto" : resume);
         }
@@ -100,7 +100,8 @@ public final class WorkerMain {
                   --set K=V            override, e.g. train.steps=20, pipeline.schedule=gpipe, pipeline.two_bp=false
                   --steps, --schedule, --2bp, --no-2bp   shortcuts for the common overrides
                   --run-dir DIR        the run's folder: DIR/config.toml, DIR/checkpoints/step-N/ (see [checkpoint])
-                  --resume WHAT        auto (default: newest complete checkpoint, else fresh), latest, a step, a path, none
+                  --from WHAT          where to continue: auto (default: newest complete checkpoint, else fresh), latest,
+                                       a step, a path, none
                   --dump-weights DIR   after the run, every rank writes its weights as DIR/NAME.f32 (little-endian)
                   Stopping: SIGUSR1, SIGTERM or a file DIR/STOP makes every rank finish its step, checkpoint and exit 0.
                   --fail-at R:S:A      testing: rank R throws at the first action A (F, I, W, B) of step S""";
@@ -112,6 +113,10 @@ public final class WorkerMain {
         try {
             a = Arguments.parse(args);
             config = RunConfig.load(a.config(), a.overrides());
+            // what can fail before MPI starts does, with exit 2, on every rank alike
+            RunChecks.data(config);
+            RunChecks.backend(config, Backends.gpuPresent());
+            RunChecks.dumpFolder(a.dumpWeights());
         } catch (HelpRequested h) {
             System.out.println(usage());
             return;
@@ -214,7 +219,7 @@ public final class WorkerMain {
                     if (lead) {
                         System.out.println("[twobp] stopping after step " + trainer.stepsDone() + " (" + stoppedBy + "): "
                                 + (runDir == null ? "no --run-dir, nothing saved" : "checkpoint written;"
-                                + " continue with --resume auto"));
+                                + " continue with --from auto"));
                     }
                     break;
                 }

@@ -190,11 +190,16 @@ public record TrainConfig(String data, int steps, int batchSize, int microBatche
 
     /** The [train] table as TOML, to save the resolved configuration with a run. */
     public String toToml() {
-        return String.format(Locale.ROOT, "[train]%ndata = \"%s\"%nsteps = %d%nbatch_size = %d%nmicro_batches = %d%n"
-                        + "backward = \"%s\"%noptimizer = \"%s\"%nlr = %s%nmin_lr = %s%nwarmup_steps = %d%n"
-                        + "weight_decay = %s%nbeta1 = %s%nbeta2 = %s%neps = %s%nmomentum = %s%ngrad_clip = %s%n"
-                        + "seed = %d%nthreads = %d%nlog_every = %d%nbackend = \"%s\"%nprecision = \"%s\"%nloss_scale = %s%n",
-                data, steps, batchSize, microBatches, backward, optimizer, lr, minLr, warmupSteps, weightDecay, beta1,
-                beta2, eps, momentum, gradClip, seed, threads, logEvery, backend, precision, lossScale);
+        return toToml(new TomlWriter()).toString();
+    }
+
+    /** Appends the [train] table to {@code w}. */
+    public TomlWriter toToml(TomlWriter w) {
+        return w.table("train").put("data", data).put("steps", steps).put("batch_size", batchSize)
+                .put("micro_batches", microBatches).put("backward", backward).put("optimizer", optimizer).put("lr", lr)
+                .put("min_lr", minLr).put("warmup_steps", warmupSteps).put("weight_decay", weightDecay)
+                .put("beta1", beta1).put("beta2", beta2).put("eps", eps).put("momentum", momentum)
+                .put("grad_clip", gradClip).put("seed", seed).put("threads", threads).put("log_every", logEvery)
+                .put("backend", backend).put("precision", precision).put("loss_scale", lossScale);
     }
 }
