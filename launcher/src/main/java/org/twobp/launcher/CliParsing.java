@@ -61,6 +61,18 @@ final class CliParsing {
         }
     }
 
+    /**
+     * A path that is only read (a config file): any name the platform can have, since nothing of it
+     * is written anywhere without being made safe (the default run name keeps only safe characters).
+     */
+    static java.nio.file.Path inputPath(String command, String what, String value) {
+        try {
+            return java.nio.file.Path.of(value);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new UsageException(command, what + " " + Shell.quote(value) + " is not a valid path: " + e.getReason());
+        }
+    }
+
     static int intOption(String command, CommandLine cl, String name, int fallback, int min) {
         if (!cl.hasOption(name)) {
             return fallback;

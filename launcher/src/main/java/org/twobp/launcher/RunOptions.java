@@ -64,7 +64,7 @@ record RunOptions(Path config, List<String> sets, String runDir, String name, St
         if (failAt != null && !failAt.matches("\\d{1,6}:\\d{1,9}:[A-Za-z]")) {
             throw new UsageException(command, "--fail-at " + Shell.quote(failAt) + ": give RANK:STEP:ACTION, e.g. 1:2:I");
         }
-        return new RunOptions(CliParsing.path(command, "--config", cl.getOptionValue("config")), List.copyOf(sets),
+        return new RunOptions(CliParsing.inputPath(command, "--config", cl.getOptionValue("config")), List.copyOf(sets),
                 cl.getOptionValue("run-dir"), cl.getOptionValue("name"),
                 dump == null ? null : CliParsing.path(command, "--dump-weights", dump).toAbsolutePath().normalize().toString(),
                 failAt, cl.hasOption("dry-run"));

@@ -143,4 +143,28 @@ class LauncherPiecesTest {
         assertTrue(out.contains("#!/bin/bash\n") && out.contains("#SBATCH --signal=B:USR1@30"), out);
         assertFalse(Files.exists(dir.resolve("r")));
     }
+
+    @Test
+    void defaultRunNamesAreUniqueAndSafe(@TempDir Path dir) throws Exception {
+        java.time.LocalDateTime now = java.time.LocalDateTime.of(2026, 1, 2, 3, 4, 5);
+        assertEquals("evil_cd_touch_pwned_-20260102-030405",
+                RunFolder.defaultName(Path.of("x", "evil\ncd;touch pwned\n.toml"), now));
+        assertEquals("x_-20260102-030405", RunFolder.defaultName(Path.of("$(x).toml"), now));
+        assertEquals("run-20260102-030405", RunFolder.defaultName(Path.of("`;`.toml"), now));
+        // two trains in the same second: both chose the same default name before either wrote it
+        ResolvedRun run = ResolvedRun.resolve("train", Path.of(BadInputTest.TINY), List.of(), 2, "2 ranks");
+        RunFolder a = new RunFolder(dir.resolve("llama-tiny-20260102-030405"), true);
+        RunFolder b = new RunFolder(dir.resolve("llama-tiny-20260102-030405"), true);
+        RunFolder.Launch launch = new RunFolder.Launch(RunFolder.Launch.LOCAL, 2, null);
+        RunFolder first = a.create("train", run, launch);
+        RunFolder second = b.create("train", run, launch);
+        assertEquals(dir.resolve("llama-tiny-20260102-030405"), first.dir());
+        assertEquals(dir.resolve("llama-tiny-20260102-030405-2"), second.dir());
+        assertTrue(Files.isRegularFile(second.config()));
+        // a name the user chose is not silently changed
+        RunFolder named = new RunFolder(dir.resolve("llama-tiny-20260102-030405"));
+        UsageException e = org.junit.jupiter.api.Assertions.assertThrows(UsageException.class,
+                () -> named.create("train", run, launch));
+        assertTrue(e.getMessage().contains("already holds a run"), e.getMessage());
+    }
 }

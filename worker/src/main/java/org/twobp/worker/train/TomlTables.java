@@ -32,7 +32,7 @@ public final class TomlTables {
                     .map(k -> " (did you mean [" + k + "]?)").orElse("");
             throw new IllegalArgumentException("config " + file + ": " + (toml.isTable(key) ? "unknown table [" + key + "]"
                     : "key '" + key + "' outside any table") + hint + "; a run config has the tables "
-                    + known.stream().map(k -> "[" + k + "]").toList());
+                    + String.join(", ", known.stream().map(k -> "[" + k + "]").toList()));
         }
     }
 
