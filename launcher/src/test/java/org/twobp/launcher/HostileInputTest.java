@@ -55,7 +55,8 @@ class HostileInputTest {
         corpus = List.of("line\nbreak", "cr\rreturn", "$(touch " + m + ")", "`touch " + m + "`", "a;touch " + m,
                 "a && touch " + m, "single'quote", "double\"quote", "tab\there", "with space", "..", "../..",
                 "ünïcødé-名前", "x".repeat(4096), "back\\slash", "hash #comment", "pct %j %x", "dollar $HOME",
-                "glob *", "{{RUN_DIR}}", "nul\u0000byte", "-dash-first", "");
+                "glob *", "{{RUN_DIR}}", "nul\u0000byte", "-dash-first", "",
+                "synthetic:addition\"\n[model]\ndim = 128\n#", "x\"y.txt", "a\tb.txt");
         stub("sbatch", "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + Shell.quote(dir.resolve("sbatch.args").toString())
                 + "\necho 4242\n");
         stub("mpirun", "#!/bin/sh\nprintf '%s\\0' \"$@\" > " + Shell.quote(dir.resolve("mpirun.args").toString()) + "\n");
