@@ -96,6 +96,7 @@ record LocalLaunch(Site site, boolean inAllocation, int ranks, RunFolder run, St
             }
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
+            err.println("[twobp] stopped on request; " + RunState.of(run).howToContinue());
         });
         Runtime.getRuntime().addShutdownHook(stopper);
         Deque<String> recent = new ArrayDeque<>();
@@ -128,7 +129,7 @@ record LocalLaunch(Site site, boolean inAllocation, int ranks, RunFolder run, St
             err.println();
             err.println("twobp: the run failed (mpirun exit code " + code + ")");
             err.print(f.render());
-            err.println("run folder " + run.dir() + "; continue from its newest checkpoint with: twobp resume " + run.dir());
+            err.println("run folder " + run.dir() + "; " + RunState.of(run).howToContinue());
             return code;
         }
         out.println(RunState.of(run).verdict());
