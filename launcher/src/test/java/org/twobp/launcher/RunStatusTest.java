@@ -105,6 +105,17 @@ class RunStatusTest {
     }
 
     @Test
+    void staleFoldersAreCountedInTheCheckpointLine() {
+        RunState s = state(200, 50, 100);
+        assertEquals("step-50, step-100", s.describeCheckpoints());
+        List<CheckpointInfo> stale = List.of(
+                new CheckpointInfo(150, dir.resolve("stale-step-150-1"), true, 2, 1_500_000, null, true),
+                new CheckpointInfo(160, dir.resolve("stale-step-160-1"), false, 2, 300_000, "incomplete", true));
+        assertEquals("step-50, step-100; 2 stale folders set aside by resumes (1.8 MB, see twobp ckpt ls)",
+                new RunState(s.run(), 200, s.checkpoints(), stale).describeCheckpoints());
+    }
+
+    @Test
     void ranksOfARunAreFoundByTheirExactRunDir() {
         String line = "/usr/bin/java -Xss4m -cp /opt/lib/* " + WorkerArgs.MAIN + " --config /r/a/config.toml"
                 + " --run-dir /r/a --resume auto";
