@@ -12,7 +12,9 @@ import java.util.regex.Pattern;
  *   RUN_DIR/checkpoints/step-500/manifest.txt        written last, by rank 0: without it the folder is no checkpoint
  * </pre>
  * Files are written under a temporary name ({@code stage-0-of-4.h5.tmp-...}) and renamed when
- * complete; folders being purged are renamed to {@code .purging-step-N} first.
+ * complete; folders being purged are renamed to {@code .purging-step-N} first. A resume sets the
+ * step folders of an abandoned later history aside as {@code stale-step-N-<millis>} (the time it
+ * did so): invisible to resume, listed by {@code twobp ckpt ls}, purged by {@link Retention}.
  */
 public final class CheckpointPaths {
 
@@ -21,8 +23,10 @@ public final class CheckpointPaths {
 
     static final String TMP_MARK = ".tmp-";
     static final String PURGING_PREFIX = ".purging-";
+    static final String STALE_PREFIX = "stale-";
 
     private static final Pattern STEP_DIR = Pattern.compile("step-(\\d{1,18})");
+    private static final Pattern STALE_DIR = Pattern.compile("stale-step-(\\d{1,18})(?:-(\\d{1,18}))?");
     private static final Pattern STAGE_FILE = Pattern.compile("stage-(\\d{1,9})-of-(\\d{1,9})\\.h5");
 
     private CheckpointPaths() {
@@ -48,6 +52,23 @@ public final class CheckpointPaths {
     public static long parseStep(String folderName) {
         Matcher m = STEP_DIR.matcher(folderName);
         return m.matches() ? Long.parseLong(m.group(1)) : -1;
+    }
+
+    /** The name a step folder of an abandoned history is set aside under, at {@code millis} (epoch). */
+    public static String staleDirName(long step, long millis) {
+        return STALE_PREFIX + stepDirName(step) + "-" + millis;
+    }
+
+    /** The step of a folder named {@code stale-step-N[-millis]}, or -1. */
+    public static long parseStaleStep(String folderName) {
+        Matcher m = STALE_DIR.matcher(folderName);
+        return m.matches() ? Long.parseLong(m.group(1)) : -1;
+    }
+
+    /** When a {@code stale-step-N-millis} folder was set aside (epoch millis), or -1 when its name does not say. */
+    static long parseStaleTime(String folderName) {
+        Matcher m = STALE_DIR.matcher(folderName);
+        return m.matches() && m.group(2) != null ? Long.parseLong(m.group(2)) : -1;
     }
 
     /** {stage, stages} of a file named {@code stage-S-of-P.h5}, or null. */

@@ -102,7 +102,7 @@ public final class CheckpointReader {
         if (!diffs.isEmpty()) {
             throw new CheckpointException("checkpoint " + dir + " (step " + step() + ") does not fit this model:\n  "
                     + String.join("\n  ", diffs)
-                    + "\nResume from a checkpoint of the same model, or start fresh with --resume none.");
+                    + "\nResume from a checkpoint of the same model, or start fresh with --from none.");
         }
     }
 

@@ -28,18 +28,46 @@ public final class CheckpointScan {
         return out;
     }
 
+    /**
+     * Every {@code stale-step-N-<millis>} folder under {@code RUN_DIR/checkpoints} (later steps of
+     * abandoned histories, set aside on resume), by step, then by the time they were set aside.
+     */
+    public static List<CheckpointInfo> listStale(Path runDir, Check check) {
+        Path root = CheckpointPaths.checkpointsDir(runDir);
+        List<CheckpointInfo> out = new ArrayList<>();
+        if (!Files.isDirectory(root)) {
+            return out;
+        }
+        List<Path> dirs = folders(root, name -> CheckpointPaths.parseStaleStep(name) >= 0);
+        dirs.sort(Comparator.<Path>comparingLong(p -> CheckpointPaths.parseStaleStep(p.getFileName().toString()))
+                .thenComparingLong(p -> CheckpointPaths.parseStaleTime(p.getFileName().toString())));
+        for (Path dir : dirs) {
+            CheckpointInfo c = inspect(dir, check);
+            long step = CheckpointPaths.parseStaleStep(dir.getFileName().toString());
+            String problem = c.step() < 0 || c.step() == step ? c.problem()
+                    : "its manifest says step " + c.step() + ", the folder name says " + step;
+            out.add(new CheckpointInfo(step, dir, problem == null && c.complete(), c.stages(), c.bytes(), problem, true));
+        }
+        return out;
+    }
+
     static List<Path> stepDirs(Path checkpointsDir) {
+        List<Path> dirs = folders(checkpointsDir, name -> CheckpointPaths.parseStep(name) >= 0);
+        dirs.sort(Comparator.comparingLong(p -> CheckpointPaths.parseStep(p.getFileName().toString())));
+        return dirs;
+    }
+
+    private static List<Path> folders(Path checkpointsDir, java.util.function.Predicate<String> name) {
         List<Path> dirs = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(checkpointsDir)) {
             for (Path p : ds) {
-                if (CheckpointPaths.parseStep(p.getFileName().toString()) >= 0 && Files.isDirectory(p)) {
+                if (name.test(p.getFileName().toString()) && Files.isDirectory(p)) {
                     dirs.add(p);
                 }
             }
         } catch (IOException e) {
             throw new CheckpointException("cannot list " + checkpointsDir + ": " + e.getMessage(), e);
         }
-        dirs.sort(Comparator.comparingLong(p -> CheckpointPaths.parseStep(p.getFileName().toString())));
         return dirs;
     }
 

@@ -24,7 +24,8 @@ public final class CkptCommands {
 
     static final String HELP = String.join("\n",
             "usage: twobp ckpt <command> [arguments]",
-            "  ls RUN_DIR [--full]      list the run's checkpoints: step, stages, size, complete or why not",
+            "  ls RUN_DIR [--full]      list the run's checkpoints: step, stages, size, complete or why not,",
+            "                           and its stale folders (set aside by a resume) with their sizes",
             "                           (--full also checksums every file)",
             "  ls STEP_DIR              list the tensors of one checkpoint: name, shape, arrays, file",
             "  verify DIR               recompute every checksum of a checkpoint (DIR: a step folder),",
@@ -87,16 +88,36 @@ public final class CkptCommands {
             throw new CheckpointException(dir + " has no " + CheckpointPaths.CHECKPOINTS
                     + " folder; give a run directory (runs/NAME) or a step folder");
         }
-        List<CheckpointInfo> all = CheckpointScan.list(dir, p.has("--full") ? Check.FULL : Check.QUICK);
+        Check check = p.has("--full") ? Check.FULL : Check.QUICK;
+        List<CheckpointInfo> all = CheckpointScan.list(dir, check);
+        List<CheckpointInfo> stale = CheckpointScan.listStale(dir, check);
         out.printf(Locale.ROOT, "%-10s %-7s %-10s %s%n", "step", "stages", "size", "status");
         for (CheckpointInfo c : all) {
             out.printf(Locale.ROOT, "%-10d %-7s %-10s %s%n", c.step(), c.stages() < 0 ? "?" : c.stages(),
                     size(c.bytes()), c.complete() ? "complete" : c.problem());
         }
-        if (all.isEmpty()) {
+        long staleBytes = 0;
+        for (CheckpointInfo c : stale) {
+            staleBytes += c.bytes();
+            out.printf(Locale.ROOT, "%-10d %-7s %-10s stale (%s%s): %s%n", c.step(), c.stages() < 0 ? "?" : c.stages(),
+                    size(c.bytes()), c.dir().getFileName(), setAside(c.dir()), c.complete() ? "complete" : c.problem());
+        }
+        if (all.isEmpty() && stale.isEmpty()) {
             out.println("(no checkpoints)");
         }
+        if (!stale.isEmpty()) {
+            out.printf(Locale.ROOT, "%d stale folder%s, %s: later steps of histories that a resume abandoned, never"
+                    + " resumed from; retention purges each once keep_last checkpoints have reached its step%n",
+                    stale.size(), stale.size() == 1 ? "" : "s", size(staleBytes));
+        }
         return OK;
+    }
+
+    /** ", set aside 2024-05-20 14:03" from the folder's name, or "". */
+    private static String setAside(Path dir) {
+        long millis = CheckpointPaths.parseStaleTime(dir.getFileName().toString());
+        return millis < 0 ? "" : ", set aside " + java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm",
+                Locale.ROOT).format(java.time.Instant.ofEpochMilli(millis).atZone(java.time.ZoneId.systemDefault()));
     }
 
     private static int verify(Parsed p, PrintStream out) {

@@ -4,7 +4,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * What {@code --resume} chose: a complete checkpoint, or a fresh start ({@link #fresh()}), and
+ * What {@code --from} chose: a complete checkpoint, or a fresh start ({@link #fresh()}), and
  * the newer step folders that were passed over, with the reason each was unusable (for the log).
  */
 public record Resolution(CheckpointInfo checkpoint, List<String> skipped) {

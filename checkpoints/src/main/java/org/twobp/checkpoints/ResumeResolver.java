@@ -6,7 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The meaning of {@code --resume}:
+ * The meaning of {@code --from}:
  * <ul>
  *   <li>{@code none}: start fresh, whatever is on disk.</li>
  *   <li>{@code auto}: the newest complete checkpoint of the run if there is one, else start fresh.</li>
@@ -21,7 +21,7 @@ import java.util.List;
  */
 public final class ResumeResolver {
 
-    static final String USAGE = "use --resume auto|latest|<step>|<path>|none";
+    static final String USAGE = "use --from auto|latest|<step>|<path>|none";
 
     private ResumeResolver() {
     }
@@ -32,7 +32,7 @@ public final class ResumeResolver {
 
     public static Resolution resolve(Path runDir, String option, Check check) {
         if (option == null || option.isBlank()) {
-            throw new CheckpointException("empty --resume value; " + USAGE);
+            throw new CheckpointException("empty --from value; " + USAGE);
         }
         String o = option.strip();
         switch (o) {
@@ -50,13 +50,13 @@ public final class ResumeResolver {
             try {
                 step = Long.parseLong(o);
             } catch (NumberFormatException e) {
-                throw new CheckpointException("--resume " + o + " is not a step number; " + USAGE);
+                throw new CheckpointException("--from " + o + " is not a step number; " + USAGE);
             }
             return exactly(CheckpointPaths.stepDir(runDir, step), check, runDir);
         }
         Path p = Path.of(o);
         if (!Files.exists(p)) {
-            throw new CheckpointException("--resume " + o + ": no such step number or path; " + USAGE);
+            throw new CheckpointException("--from " + o + ": no such step number or path; " + USAGE);
         }
         if (Files.isDirectory(CheckpointPaths.checkpointsDir(p))) {
             return newest(p, check, true);
@@ -78,7 +78,7 @@ public final class ResumeResolver {
         if (required) {
             throw new CheckpointException("no complete checkpoint in " + CheckpointPaths.checkpointsDir(runDir)
                     + (skipped.isEmpty() ? "" : "; skipped: " + String.join("; ", skipped))
-                    + "; start fresh with --resume none (or auto)");
+                    + "; start fresh with --from none (or auto)");
         }
         return new Resolution(null, skipped);
     }
@@ -96,6 +96,6 @@ public final class ResumeResolver {
                     : "; committed checkpoints of this run: steps " + steps;
         }
         throw new CheckpointException("cannot resume from " + dir + ": " + c.problem() + available
-                + "; choose another with --resume <step>, or use --resume latest");
+                + "; choose another with --from <step>, or use --from latest");
     }
 }

@@ -15,6 +15,14 @@ import java.util.List;
  * newest complete checkpoint (one being written, or one that a crash cut short and the resumed
  * run will overwrite) are never touched. Incomplete or damaged folders older than the newest
  * complete checkpoint are purged. Run it on rank 0 after {@link CheckpointWriter#commit}.
+ *
+ * <p>Stale folders ({@code stale-step-N-<millis>}, later steps of a history that a resume
+ * abandoned) are kept as long as a {@code step-N} folder of that step would be: a stale folder
+ * is purged once {@code keepLast} complete checkpoints of the current history are at or past
+ * its step. So one that is newer than the newest complete checkpoint is never purged, nor the
+ * stale folder a run was resumed from (by its path) before {@code keepLast} checkpoints followed
+ * it; and repeated crashes and resumes no longer pile up one more per resume: only those past the
+ * oldest of the newest {@code keepLast} checkpoints remain. They are never milestones.
  */
 public final class Retention {
 
@@ -34,11 +42,11 @@ public final class Retention {
         this.keepEvery = keepEvery;
     }
 
-    /** The folders that {@link #apply} would purge, given what a scan found (any order). */
+    /** The folders that {@link #apply} would purge, given what a scan found (any order, stale ones too). */
     public List<CheckpointInfo> toPurge(List<CheckpointInfo> found) {
         List<CheckpointInfo> complete = new ArrayList<>();
         for (CheckpointInfo c : found) {
-            if (c.complete()) {
+            if (c.complete() && !c.stale()) {
                 complete.add(c);
             }
         }
@@ -51,9 +59,15 @@ public final class Retention {
         List<Long> newestK = complete.subList(0, Math.min(keepLast, complete.size())).stream()
                 .map(CheckpointInfo::step).toList();
         for (CheckpointInfo c : found) {
-            boolean keep = c.step() >= newest
-                    || (c.complete() && newestK.contains(c.step()))
-                    || (c.complete() && keepEvery > 0 && c.step() % keepEvery == 0);
+            boolean keep;
+            if (c.stale()) {
+                // the oldest of the newest keepLast complete checkpoints has reached its step
+                keep = c.step() < 0 || newestK.size() < keepLast || newestK.get(newestK.size() - 1) < c.step();
+            } else {
+                keep = c.step() >= newest
+                        || (c.complete() && newestK.contains(c.step()))
+                        || (c.complete() && keepEvery > 0 && c.step() % keepEvery == 0);
+            }
             if (!keep) {
                 out.add(c);
             }
@@ -70,7 +84,9 @@ public final class Retention {
             return purged;
         }
         removeUnfinishedPurges(root);
-        for (CheckpointInfo c : toPurge(CheckpointScan.list(runDir, Check.QUICK))) {
+        List<CheckpointInfo> found = new ArrayList<>(CheckpointScan.list(runDir, Check.QUICK));
+        found.addAll(CheckpointScan.listStale(runDir, Check.MANIFEST));   // only their steps count
+        for (CheckpointInfo c : toPurge(found)) {
             purge(root, c.dir());
             purged.add(c.dir());
         }

@@ -65,6 +65,23 @@ class CkptCommandsTest {
         assertTrue(tensors.out().matches("(?s).*blocks\\.0\\.attn\\.wq\\s+\\[8,8\\]\\s+value,adam.m,adam.v\\s+"
                 + "stage-0-of-2\\.h5.*"), tensors.out());
 
+        Fixtures.save(run, 300, model, 2);
+        Fixtures.setAside(run, 300, 1_700_000_000_000L);
+        Fixtures.saveUncommitted(run, 400, model, 2, 1);
+        Fixtures.setAside(run, 400, 1_700_000_060_000L);
+        Result stale = ckpt("ls", run.toString());
+        assertEquals(0, stale.code(), stale.err());
+        lines = stale.out().split("\n");
+        assertEquals(6, lines.length, stale.out());
+        assertTrue(lines[3].matches("300\\s+2\\s+\\d+\\.\\d kB\\s+stale \\(stale-step-300-1700000000000, set aside "
+                + "\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d\\): complete"), lines[3]);
+        assertTrue(lines[4].matches("400\\s+2\\s+\\d+\\.\\d kB\\s+stale \\(stale-step-400-.*\\): incomplete: no manifest.txt.*"),
+                lines[4]);
+        long staleBytes = CheckpointScan.listStale(run, Check.QUICK).stream().mapToLong(CheckpointInfo::bytes).sum();
+        assertTrue(staleBytes > 2_000, "sizes are counted: " + staleBytes);
+        assertTrue(lines[5].startsWith("2 stale folders, " + CkptCommands.size(staleBytes) + ": later steps of histories"
+                + " that a resume abandoned"), lines[5]);
+
         Result notRun = ckpt("ls", other.toString());
         assertEquals(1, notRun.code());
         assertTrue(notRun.err().contains("has no checkpoints folder"), notRun.err());

@@ -52,7 +52,7 @@ class CompatibilityTest {
                 "missing in the checkpoint (4): blocks.2.attn.wq, blocks.2.attn.wk, blocks.2.ln.g, blocks.2.conv.w",
                 "in the checkpoint but not in this model (1): blocks.0.ln.g",
                 "shapes differ (1): embed.wte: checkpoint [16,8], model [32,8]",
-                "--resume none")) {
+                "--from none")) {
             assertTrue(msg.contains(part), "'" + part + "' missing from:\n" + msg);
         }
     }

@@ -115,6 +115,17 @@ final class Fixtures {
         return CheckpointPaths.stepDir(runDir, step);
     }
 
+    /** Renames step folder {@code step} to {@code stale-step-N-<millis>}, as a resume does with an abandoned history. */
+    static Path setAside(Path runDir, long step, long millis) {
+        Path stale = CheckpointPaths.checkpointsDir(runDir).resolve(CheckpointPaths.staleDirName(step, millis));
+        try {
+            Files.move(CheckpointPaths.stepDir(runDir, step), stale);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return stale;
+    }
+
     static List<String> names(List<TensorEntry> tensors) {
         return tensors.stream().map(TensorEntry::name).toList();
     }

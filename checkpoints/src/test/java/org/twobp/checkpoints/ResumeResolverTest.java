@@ -54,7 +54,7 @@ class ResumeResolverTest {
     void latestTakesTheNewestCompleteAndFailsWithoutOne() {
         assertEquals(200, ResumeResolver.resolve(run, "latest").step());
         CheckpointException e = assertThrows(CheckpointException.class, () -> ResumeResolver.resolve(empty, "latest"));
-        assertMessage(e, "no complete checkpoint in", "--resume none");
+        assertMessage(e, "no complete checkpoint in", "--from none");
     }
 
     @Test
@@ -76,12 +76,25 @@ class ResumeResolverTest {
                 incomplete, "no manifest.txt");
         String missing = run.resolve("nowhere").toString();
         assertMessage(assertThrows(CheckpointException.class, () -> ResumeResolver.resolve(run, missing)),
-                missing, "no such step number or path", "auto|latest|<step>|<path>|none");
+                missing, "no such step number or path", "use --from auto|latest|<step>|<path>|none");
+    }
+
+    @Test
+    void staleFoldersAreInvisibleToAutoButCanBeNamedByPath() {
+        Fixtures.save(run, 500, Fixtures.model(1, 1), 2);
+        Path stale = Fixtures.setAside(run, 500, 1_000);
+        assertEquals(200, ResumeResolver.resolve(run, "auto").step());
+        assertEquals(200, ResumeResolver.resolve(run, "latest").step());
+        assertMessage(assertThrows(CheckpointException.class, () -> ResumeResolver.resolve(run, "500")),
+                "step-500", "does not exist");
+        Resolution r = ResumeResolver.resolve(run, stale.toString());
+        assertEquals(500, r.step());
+        assertEquals(stale, r.dir());
     }
 
     @Test
     void anEmptyOptionIsRefused() {
         assertMessage(assertThrows(CheckpointException.class, () -> ResumeResolver.resolve(run, " ")),
-                "empty --resume value");
+                "empty --from value");
     }
 }

@@ -9,7 +9,7 @@ import java.nio.file.StandardOpenOption;
 
 /**
  * A flat little-endian array of uint8, uint16 or uint32 token ids, optionally after an llm.c
- * header. The file is memory-mapped in chunks of at most {@code chunkBytes} (one mapping is
+ * header (see {@link LlmcHeader}: detected unless the spec says header=none). The file is memory-mapped in chunks of at most {@code chunkBytes} (one mapping is
  * limited to 2 GiB), mapped on first use, so files of any size work and only the pages that
  * windows touch are read.
  */
@@ -44,8 +44,9 @@ final class MappedTokenFile implements TokenSource {
             }
             LlmcHeader llmc = header == Header.NONE ? null : LlmcHeader.read(channel, size, name);
             if (header == Header.LLMC && llmc == null) {
-                throw new DatasetException(name + " has no llm.c header (magic " + LlmcHeader.MAGIC + "), but the data"
-                        + " spec says header=llmc; remove header=llmc to read it as a raw token array");
+                throw new DatasetException(name + " has no llm.c header (magic " + LlmcHeader.GPT2_MAGIC + " or "
+                        + LlmcHeader.LLAMA3_MAGIC + "), but the data spec says header=llmc; remove header=llmc to read"
+                        + " it as a raw token array");
             }
             if (llmc != null && dtype != null && dtype != llmc.dtype()) {
                 throw new DatasetException(name + " has an llm.c header saying its ids are " + llmc.dtype().specName()

@@ -16,11 +16,26 @@ final class TokenFiles {
         return write(file, dtype, ids, false);
     }
 
+    /** With {@code llmcHeader}, llm.c's header for the dtype: GPT-2's (uint16) or LLaMA-3's (uint32). */
     static Path write(Path file, TokenDtype dtype, long[] ids, boolean llmcHeader) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate((llmcHeader ? 1024 : 0) + ids.length * dtype.bytes())
+        if (!llmcHeader) {
+            return write(file, dtype, ids, null);
+        }
+        return switch (dtype) {
+            case UINT16 -> write(file, dtype, ids, new int[] {LlmcHeader.GPT2_MAGIC, 1, ids.length});
+            case UINT32 -> write(file, dtype, ids, new int[] {LlmcHeader.LLAMA3_MAGIC, 7, ids.length});
+            case UINT8 -> throw new IllegalArgumentException("llm.c writes no uint8 token files");
+        };
+    }
+
+    /** {@code header} (null: none) as the first int32s of a zero-filled 1024-byte header, then the ids. */
+    static Path write(Path file, TokenDtype dtype, long[] ids, int[] header) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate((header != null ? 1024 : 0) + ids.length * dtype.bytes())
                 .order(ByteOrder.LITTLE_ENDIAN);
-        if (llmcHeader) {
-            b.putInt(LlmcHeader.MAGIC).putInt(dtype == TokenDtype.UINT16 ? 1 : 2).putInt(ids.length);
+        if (header != null) {
+            for (int v : header) {
+                b.putInt(v);
+            }
             b.position(1024);
         }
         for (long id : ids) {

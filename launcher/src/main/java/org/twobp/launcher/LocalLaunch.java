@@ -17,7 +17,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One attempt of a run on this machine, or inside an existing allocation: {@code mpirun} with
@@ -78,11 +80,15 @@ record LocalLaunch(Site site, boolean inAllocation, int ranks, RunFolder run, St
         pb.environment().remove("OMPI_MCA_orte_output_filename");
         Process p = pb.start();
         // The launcher asked to end (SIGTERM, or Ctrl-C, which reaches mpirun too): the ranks get the
-        // stop request and a while to checkpoint; then mpirun is ended, which ends every rank.
+        // stop request and a while to checkpoint; then mpirun is ended, which ends every rank. The
+        // JVM halts when this hook returns, so it waits for the closing message below.
+        AtomicBoolean stopping = new AtomicBoolean();
+        CountDownLatch closed = new CountDownLatch(1);
         Thread stopper = new Thread(() -> {
             if (!p.isAlive()) {
                 return;
             }
+            stopping.set(true);
             try {
                 Files.writeString(run.stopFile(), "");
                 err.println("[twobp] the launcher is stopping: the ranks checkpoint after this step (up to "
@@ -96,6 +102,11 @@ record LocalLaunch(Site site, boolean inAllocation, int ranks, RunFolder run, St
             }
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
+            try {
+                closed.await(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                // halting anyway
+            }
         });
         Runtime.getRuntime().addShutdownHook(stopper);
         Deque<String> recent = new ArrayDeque<>();
@@ -122,16 +133,26 @@ record LocalLaunch(Site site, boolean inAllocation, int ranks, RunFolder run, St
         } catch (IllegalStateException e) {
             // shutting down already
         }
-        if (code != 0) {
-            FailureReport f = FailureReport.of(code, FailureReport.rankLogs(attemptDir), new ArrayList<>(recent),
-                    rank -> attemptDir.resolve("1").resolve("rank." + rank).resolve("stdout"));
-            err.println();
-            err.println("twobp: the run failed (mpirun exit code " + code + ")");
-            err.print(f.render());
-            err.println("run folder " + run.dir() + "; continue from its newest checkpoint with: twobp resume " + run.dir());
-            return code;
+        try {
+            if (code != 0 && stopping.get()) {
+                // mpirun exits 1 whenever it got the signal itself, also when every rank checkpointed and exited 0
+                err.println("[twobp] stopped on request (mpirun exit code " + code + " after the signal); "
+                        + RunState.of(run).howToContinue());
+                return code;
+            }
+            if (code != 0) {
+                FailureReport f = FailureReport.of(code, FailureReport.rankLogs(attemptDir), new ArrayList<>(recent),
+                        rank -> attemptDir.resolve("1").resolve("rank." + rank).resolve("stdout"));
+                err.println();
+                err.println("twobp: the run failed (mpirun exit code " + code + ")");
+                err.print(f.render());
+                err.println("run folder " + run.dir() + "; " + RunState.of(run).howToContinue());
+                return code;
+            }
+            out.println(RunState.of(run).verdict());
+            return 0;
+        } finally {
+            closed.countDown();
         }
-        out.println(RunState.of(run).verdict());
-        return 0;
     }
 }

@@ -3,6 +3,7 @@ package org.twobp.launcher;
 import java.nio.file.Files;
 import java.time.LocalDateTime;
 import java.util.List;
+import java.util.Locale;
 
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
@@ -15,7 +16,10 @@ import org.twobp.checkpoints.ResumeResolver;
 /**
  * {@code twobp resume RUN_DIR}: continues a run the way it was started, from its newest complete
  * checkpoint (or another with {@code --from}): a local run with mpirun and the same rank count,
- * a Slurm run by submitting its job script again.
+ * a Slurm run by submitting its job script again. What it reports is what the ranks will do:
+ * it resolves {@code --from} with their check (every stage file against its CRC-32, which reads
+ * the chosen checkpoint once, at disk speed), so a damaged newest checkpoint is reported as
+ * skipped, with the older step the ranks will continue after.
  */
 final class ResumeCommand implements Command {
 
@@ -62,24 +66,7 @@ final class ResumeCommand implements Command {
         ResolvedRun resolved = ResolvedRun.resolve(name(), folder.config(), List.of(), launch.ranks(),
                 launch.ranks() + " ranks (as the run was started)");
         String from = cl.getOptionValue("from", "auto");
-        Resolution where;
-        try {
-            where = ResumeResolver.resolve(folder.dir(), from, Check.QUICK);
-        } catch (CheckpointException e) {
-            throw new UsageException(name(), e.getMessage());
-        }
-        RunState state = RunState.of(folder);
-        if (state.finished() && from.equals("auto")) {
-            System.out.println("twobp resume: " + state.verdict() + "; nothing to do");
-            return 0;
-        }
-        String plan = where.fresh() ? "no complete checkpoint: the run starts again from step 0"
-                : "continues after step " + where.step() + " (" + where.dir() + ")";
-        for (String s : where.skipped()) {
-            System.out.println("skipped " + s);
-        }
         boolean slurm = launch.mode().equals(RunFolder.Launch.SLURM);
-        Environment env = environment.get();
         if (slurm) {
             if (!from.equals("auto")) {
                 throw new UsageException(name(), "--from " + from + ": a Slurm run's job script always continues from"
@@ -94,6 +81,36 @@ final class ResumeCommand implements Command {
                 throw new UsageException(name(), "job " + active + " of this run is still queued or running: wait for it,"
                         + " or scancel it first");
             }
+        }
+        List<Long> running = RunState.ranksHere(folder.dir());
+        if (!running.isEmpty()) {
+            throw new UsageException(name(), "ranks of this run are still running on this machine (pids " + running
+                    + "): wait for them, or stop them with  touch " + folder.stopFile());
+        }
+        // The ranks resolve --from with the full check (every stage file's CRC-32) before they load, so
+        // the launcher does the same to say what they will do; it reads the chosen checkpoint once more.
+        long t0 = System.nanoTime();
+        Resolution where;
+        try {
+            where = ResumeResolver.resolve(folder.dir(), from, Check.FULL);
+        } catch (CheckpointException e) {
+            throw new UsageException(name(), e.getMessage());
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        RunState state = RunState.of(folder);
+        if (from.equals("auto") && !where.fresh() && state.finalStep() > 0 && where.step() >= state.finalStep()) {
+            System.out.println("twobp resume: finished: step " + where.step() + " of " + state.finalStep()
+                    + " is committed in " + where.dir().getParent() + "; nothing to do");
+            return 0;
+        }
+        for (String s : where.skipped()) {
+            System.out.println("skipped " + s);
+        }
+        String plan = where.fresh() ? "no complete checkpoint: the run starts again from step 0"
+                : String.format(Locale.ROOT, "continues after step %d (%s; %.1f MB, checksums verified in %.2f s)",
+                        where.step(), where.dir(), where.checkpoint().bytes() / 1e6, seconds);
+        Environment env = environment.get();
+        if (slurm) {
             System.out.println("twobp resume: " + plan);
             if (cl.hasOption("dry-run")) {
                 System.out.println("would run: sbatch --parsable " + Shell.quote(folder.jobScript().toString()));

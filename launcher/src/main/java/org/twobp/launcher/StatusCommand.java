@@ -51,31 +51,43 @@ final class StatusCommand implements Command {
         RunFolder folder = RunFolder.existing(name(), cl.getArgList().get(0));
         int exitCode = CliParsing.intOption(name(), cl, "exit-code", 0, 0);
         System.out.print(report(folder, cl.getOptionValue("attempt") == null ? newestAttempt(folder)
-                : Path.of(cl.getOptionValue("attempt")), exitCode));
+                : Path.of(cl.getOptionValue("attempt")), exitCode, System.getenv("SLURM_JOB_ID")));
         return 0;
     }
 
-    static String report(RunFolder folder, Path attempt, int exitCode) {
+    /**
+     * @param ownJob the Slurm job this command runs in (null: none): when that is the run's
+     *               newest job, its job script is reporting how the job ends, so "RUNNING" is
+     *               not what the run is doing
+     */
+    static String report(RunFolder folder, Path attempt, int exitCode, String ownJob) {
         StringBuilder s = new StringBuilder();
         RunState state = RunState.of(folder);
         s.append("run          ").append(folder.dir()).append('\n');
         List<String> jobs = SlurmJobs.ids(folder);
+        SlurmJobs.Job newest = null;
         for (String id : jobs) {
-            String d = SlurmJobs.describe(id);
-            s.append("slurm job    ").append(id).append(d == null ? "" : ": " + d).append('\n');
+            SlurmJobs.Job j = SlurmJobs.describe(id);
+            s.append("slurm job    ").append(id).append(j == null ? "" : ": " + j.text()).append('\n');
+            newest = j;
         }
         s.append("checkpoints  ").append(state.describeCheckpoints()).append('\n');
         if (Files.exists(folder.stopFile())) {
             s.append("stop         requested (").append(folder.stopFile()).append(" exists)\n");
         }
+        FailureReport f = null;
         if (attempt != null) {
             s.append("last attempt ").append(attempt).append('\n');
-            FailureReport f = failure(folder, attempt, exitCode);
+            f = failure(folder, attempt, exitCode);
             if (f != null) {
                 s.append(f.render());
             }
         }
-        s.append("state        ").append(state.verdict()).append('\n');
+        if (newest != null && newest.id().equals(ownJob)) {
+            newest = null;
+        }
+        RunState.Activity now = new RunState.Activity(newest, RunState.ranksHere(folder.dir()), f != null);
+        s.append("state        ").append(state.verdict(now)).append('\n');
         return s.toString();
     }
 

@@ -54,13 +54,14 @@ class TrainFailResumeTest {
         assertTrue(failed.text().contains("twobp: the run failed (mpirun exit code"), failed.text());
         assertTrue(failed.text().contains("failed: rank 1 (stage 1) failed at step 120 in action F"), failed.text());
         assertTrue(failed.text().contains("lines of rank 1's log (" + run.resolve("logs")), failed.text());
-        assertTrue(failed.text().contains("continue from its newest checkpoint with: twobp resume " + run), failed.text());
+        assertTrue(failed.text().contains("run folder " + run + "; checkpoint step 100 of 200 committed; continue with"
+                + "  twobp resume " + run), failed.text());
 
         LocalSlurm.Output status = twobp("status", run.toString());
         assertEquals(0, status.exitCode());
         assertTrue(status.text().contains("checkpoints  step-50, step-100"), status.text());
         assertTrue(status.text().contains("failed: rank 1 (stage 1) failed at step 120"), status.text());
-        assertTrue(status.text().contains("stopped after step 100 of 200"), status.text());
+        assertTrue(status.text().contains("state        failed; checkpoint step 100 of 200 committed"), status.text());
 
         LocalSlurm.Output dry = twobp("resume", run.toString(), "--dry-run");
         assertEquals(0, dry.exitCode(), dry.text());
