@@ -114,7 +114,7 @@ final class StatusCommand implements Command {
             launcherLog = FailureReport.readLines(attempt.resolve("output.log"));
         }
         boolean failed = exitCode != 0 || logs.values().stream().flatMap(List::stream)
-                .anyMatch(l -> l.contains("[twobp] rank ") && l.contains(" failed"));
+                .anyMatch(FailureReport::saysFailed);
         return failed ? FailureReport.of(exitCode, logs, launcherLog, where) : null;
     }
 

@@ -27,6 +27,12 @@ public final class ThreadTransport implements Transport {
     /** Messages up to this size complete their send without waiting for the receiver. */
     public static final int EAGER_LIMIT_BYTES = 64 * 1024;
 
+    /**
+     * How long after an abort a rank may keep running outside the transport (finishing an
+     * action) before it is interrupted; as long again, and its thread is given up on.
+     */
+    public static final Duration ABORT_GRACE = Duration.ofSeconds(2);
+
     /** The code a rank's body runs. */
     @FunctionalInterface
     public interface RankBody {
@@ -50,7 +56,8 @@ public final class ThreadTransport implements Transport {
     /**
      * Runs {@code body} on {@code size} rank threads and waits for all. A rank that throws aborts
      * the job (as a failing MPI rank would), so the others never hang; the first failure is
-     * rethrown here with the later ones suppressed.
+     * rethrown here with the later ones suppressed. A rank still busy outside the transport
+     * {@link #ABORT_GRACE} after an abort is interrupted, as MPI_Abort would kill its process.
      */
     public static void run(int size, RankBody body) {
         world(size).run(body);
@@ -133,6 +140,7 @@ public final class ThreadTransport implements Transport {
         private int arrived;
         private String collectiveOp;
         private final Object[] inputs;
+        private final boolean[] present;
         private Object lastResult;
         // abort state
         private boolean aborted;
@@ -146,6 +154,7 @@ public final class ThreadTransport implements Transport {
             }
             this.size = size;
             this.inputs = new Object[size];
+            this.present = new boolean[size];
             this.transports = new ThreadTransport[size];
             for (int r = 0; r < size; r++) {
                 unexpected.add(new ArrayList<>());
@@ -163,6 +172,7 @@ public final class ThreadTransport implements Transport {
             Thread[] threads = new Thread[size];
             Throwable[] failures = new Throwable[size];
             long[] failedAt = new long[size];
+            boolean[] interrupted = new boolean[size];
             for (int r = 0; r < size; r++) {
                 final int rank = r;
                 threads[r] = new Thread(() -> {
@@ -174,20 +184,15 @@ public final class ThreadTransport implements Transport {
                         abort(rank, 1, "rank " + rank + " failed: " + t, false);
                     }
                 }, "rank-" + r);
+                threads[r].setDaemon(true); // a rank that ignores even the interrupt must not keep the JVM up
                 threads[r].start();
             }
-            for (Thread t : threads) {
-                try {
-                    t.join();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted while waiting for rank threads", e);
-                }
-            }
+            List<Integer> stuck = awaitRanks(threads, interrupted);
             Throwable first = null;
             int firstRank = -1;
             for (int r = 0; r < size; r++) {
-                if (failures[r] != null && (first == null || rootCauseBefore(failures[r], failedAt[r], first, failedAt[firstRank]))) {
+                if (failures[r] != null && (first == null || rootCauseBefore(failures[r], interrupted[r], failedAt[r],
+                        first, interrupted[firstRank], failedAt[firstRank]))) {
                     first = failures[r];
                     firstRank = r;
                 }
@@ -200,6 +205,11 @@ public final class ThreadTransport implements Transport {
                     first.addSuppressed(failures[r]);
                 }
             }
+            for (int r : stuck) {
+                first.addSuppressed(new IllegalStateException("rank " + r + " did not end within "
+                        + 2 * ABORT_GRACE.toMillis() + " ms of the abort, not even when interrupted; its thread is"
+                        + " left running"));
+            }
             if (first instanceof RuntimeException re) {
                 throw re;
             }
@@ -209,10 +219,65 @@ public final class ThreadTransport implements Transport {
             throw new IllegalStateException("rank " + firstRank + " failed", first);
         }
 
-        /** The root cause is the earliest failure that is not itself a consequence of an abort. */
-        private static boolean rootCauseBefore(Throwable a, long atA, Throwable b, long atB) {
-            boolean aSecondary = a instanceof TransportAbortedException;
-            boolean bSecondary = b instanceof TransportAbortedException;
+        /**
+         * Joins every rank thread; once the job is aborted, interrupts those still running after
+         * {@link #ABORT_GRACE} and gives up on them after as long again. Returns the ranks given up on.
+         */
+        private List<Integer> awaitRanks(Thread[] threads, boolean[] interrupted) {
+            long abortSeen = 0;
+            boolean interruptsSent = false;
+            while (true) {
+                boolean anyAlive = false;
+                for (Thread t : threads) {
+                    try {
+                        t.join(10);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IllegalStateException("interrupted while waiting for rank threads", e);
+                    }
+                    anyAlive |= t.isAlive();
+                }
+                if (!anyAlive) {
+                    return List.of();
+                }
+                long now = System.nanoTime();
+                synchronized (lock) {
+                    if (aborted && abortSeen == 0) {
+                        abortSeen = now;
+                    }
+                }
+                if (abortSeen == 0) {
+                    continue;
+                }
+                long since = now - abortSeen;
+                if (!interruptsSent && since > ABORT_GRACE.toNanos()) {
+                    for (int r = 0; r < size; r++) {
+                        if (threads[r].isAlive()) {
+                            interrupted[r] = true;
+                            threads[r].interrupt();
+                        }
+                    }
+                    interruptsSent = true;
+                } else if (since > 2 * ABORT_GRACE.toNanos()) {
+                    List<Integer> stuck = new ArrayList<>();
+                    for (int r = 0; r < size; r++) {
+                        if (threads[r].isAlive()) {
+                            stuck.add(r);
+                        }
+                    }
+                    return stuck;
+                }
+            }
+        }
+
+        /**
+         * The root cause is the earliest failure that is not itself a consequence of an abort (an
+         * abort seen by the transport, or the interrupt that ends a rank stuck outside it).
+         */
+        private static boolean rootCauseBefore(Throwable a, boolean interruptedA, long atA, Throwable b,
+                                               boolean interruptedB, long atB) {
+            boolean aSecondary = a instanceof TransportAbortedException || interruptedA;
+            boolean bSecondary = b instanceof TransportAbortedException || interruptedB;
             if (aSecondary != bSecondary) {
                 return !aSecondary;
             }
@@ -240,6 +305,27 @@ public final class ThreadTransport implements Transport {
             if (aborted) {
                 throw new TransportAbortedException(op, rank, abortRank, abortCode, abortMessage);
             }
+        }
+
+        /** As {@link #checkAborted}, for an operation that has been waiting since {@code start}. */
+        private void checkAbortedWhileWaiting(String op, int rank, int peer, int tag, long bytes, long start,
+                                              int[] notArrived) {
+            if (aborted) {
+                throw new TransportAbortedException(op, rank, peer, tag, bytes, abortRank, abortCode, abortMessage,
+                        Duration.ofNanos(System.nanoTime() - start), notArrived);
+            }
+        }
+
+        /** The ranks that have not entered the collective in progress, this one excluded. Holds the lock. */
+        private int[] notArrived(int self) {
+            int[] missing = new int[size];
+            int n = 0;
+            for (int r = 0; r < size; r++) {
+                if (r != self && !present[r]) {
+                    missing[n++] = r;
+                }
+            }
+            return Arrays.copyOf(missing, n);
         }
 
         private void checkPeer(String op, ThreadTransport self, int peer, int tag, long bytes) {
@@ -355,7 +441,8 @@ public final class ThreadTransport implements Transport {
         }
 
         Object collective(ThreadTransport self, String op, Object input, Function<Object[], Object> combine) {
-            long deadline = System.nanoTime() + self.timeout.toNanos();
+            long start = System.nanoTime();
+            long deadline = start + self.timeout.toNanos();
             synchronized (lock) {
                 checkAborted(op, self.rank);
                 if (arrived == 0) {
@@ -368,20 +455,23 @@ public final class ThreadTransport implements Transport {
                 }
                 long gen = generation;
                 inputs[self.rank] = input;
+                present[self.rank] = true;
                 if (++arrived == size) {
                     lastResult = combine.apply(inputs);
                     Arrays.fill(inputs, null);
+                    Arrays.fill(present, false);
                     arrived = 0;
                     generation++;
                     lock.notifyAll();
                     return lastResult;
                 }
                 while (generation == gen) {
-                    checkAborted(op, self.rank);
+                    checkAbortedWhileWaiting(op, self.rank, TransportException.NONE, TransportException.NONE,
+                            TransportException.NONE, start, notArrived(self.rank));
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
-                        throw new TransportTimeoutException(op, self.rank, TransportException.NONE,
-                                TransportException.NONE, TransportException.NONE, self.timeout);
+                        throw new TransportTimeoutException(op, self.rank, TransportException.NONE, self.timeout,
+                                notArrived(self.rank));
                     }
                     waitNanos(left);
                 }
@@ -389,22 +479,29 @@ public final class ThreadTransport implements Transport {
             }
         }
 
-        /** Waits on the lock (held by the caller). */
+        /**
+         * Waits on the lock (held by the caller). An interrupt after an abort returns, so that the
+         * caller reports the abort and what it was waiting for.
+         */
         private void waitNanos(long nanos) {
             try {
                 long ms = nanos / 1_000_000;
                 lock.wait(Math.max(ms, 0), (int) (nanos % 1_000_000));
             } catch (InterruptedException e) {
+                if (aborted) {
+                    return;
+                }
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("rank thread interrupted while waiting", e);
             }
         }
 
         int await(ThreadRequest r) {
-            long deadline = System.nanoTime() + r.self.timeout.toNanos();
+            long start = System.nanoTime();
+            long deadline = start + r.self.timeout.toNanos();
             synchronized (lock) {
                 while (!r.done) {
-                    checkAborted(r.op, r.self.rank);
+                    checkAbortedWhileWaiting(r.op, r.self.rank, r.peer, r.tag, r.bytes, start, null);
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
                         cancel(r);

@@ -22,7 +22,9 @@ import java.time.Duration;
  *       (as MPI's does), so code must not rely on sends being buffered.</li>
  *   <li>No operation waits longer than {@link #timeout()}: a peer that is gone or stuck turns
  *       into a {@link TransportTimeoutException} naming the operation, rank, peer, tag and size,
- *       never a hang.</li>
+ *       never a hang. It says whom it waited for ({@code waitedFor()}): the peer of a send or
+ *       receive; in a collective the ranks that had not arrived, where this rank can know them
+ *       (in-process every rank does; under MPI rank 0 does).</li>
  *   <li>Failures are {@link TransportException}s (unchecked) carrying rank, peer, tag and size.</li>
  *   <li>One thread per rank uses the transport (the executor's loop).</li>
  * </ul>
@@ -99,8 +101,11 @@ public interface Transport extends AutoCloseable {
 
     /**
      * Ends every rank of the job: prints {@code message} with this rank's number, then takes
-     * the whole job down with exit code {@code code}. Never returns normally; an in-process
-     * transport throws {@link TransportAbortedException} instead of exiting the JVM.
+     * the whole job down with exit code {@code code}. Before it does, the other ranks' waits end
+     * with a {@link TransportAbortedException} that names this rank and what each was waiting
+     * for, so that they can say so (over MPI the abort waits a few seconds for them). Never
+     * returns normally; an in-process transport throws {@link TransportAbortedException} instead
+     * of exiting the JVM.
      */
     void abort(int code, String message);
 

@@ -50,6 +50,18 @@ public class TransportException extends RuntimeException {
         return s.toString();
     }
 
+    /** "rank 2", "ranks 2 and 3", "ranks 1, 2 and 3": how messages name a set of ranks. */
+    public static String rankList(int... ranks) {
+        if (ranks.length == 1) {
+            return "rank " + ranks[0];
+        }
+        StringBuilder s = new StringBuilder("ranks ");
+        for (int i = 0; i < ranks.length; i++) {
+            s.append(i == 0 ? "" : i == ranks.length - 1 ? " and " : ", ").append(ranks[i]);
+        }
+        return s.toString();
+    }
+
     public String operation() { return operation; }
 
     public int rank() { return rank; }

@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 import org.junit.jupiter.api.Test;
 
@@ -47,6 +51,89 @@ class ThreadTransportTest {
                     }
                 }));
         assertTrue(e.getMessage().contains("collective mismatch"), e.getMessage());
+    }
+
+    /**
+     * Four ranks pass a message down the pipeline and back each step; rank 2 hangs in its
+     * "action" of step 3 (sleeps, as a SIGSTOPped process would). Its neighbours time out or are
+     * stopped by the first timeout, and each names rank 2 as the peer it waited for; rank 0 names
+     * rank 1, whom it waited for; the job ends although rank 2 never returns by itself.
+     */
+    @Test
+    void aHungRankIsNamedByTheRanksThatWaitedForIt() {
+        long start = System.nanoTime();
+        RuntimeException e = assertThrows(RuntimeException.class, () -> ThreadTransport.run(4, t -> {
+            t.setTimeout(Duration.ofMillis(500));
+            int r = t.rank();
+            for (int step = 1; step <= 5; step++) {
+                if (r > 0) {
+                    t.recv(Transport.allocateFloats(4), r - 1, 1);
+                }
+                if (r == 2 && step == 3) {
+                    Thread.sleep(Long.MAX_VALUE);
+                }
+                if (r < 3) {
+                    t.send(Transport.allocateFloats(4), r + 1, 1);
+                    t.recv(Transport.allocateFloats(4), r + 1, 2);
+                }
+                if (r > 0) {
+                    t.send(Transport.allocateFloats(4), r - 1, 2);
+                }
+            }
+        }));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        Map<Integer, Throwable> byRank = byRank(e);
+        assertTrue(byRank.keySet().containsAll(List.of(0, 1, 3)), "every waiting rank reports: " + byRank);
+        for (int r : List.of(1, 3)) {
+            assertEquals(List.of(2), waitedFor(byRank.get(r)), "rank " + r + ": " + byRank.get(r));
+            assertTrue(byRank.get(r).getMessage().contains("peer 2"), byRank.get(r).getMessage());
+        }
+        assertEquals(List.of(1), waitedFor(byRank.get(0)), "rank 0 waited for rank 1: " + byRank.get(0));
+        assertTrue(byRank.values().stream().anyMatch(TransportTimeoutException.class::isInstance),
+                "one rank timed out: " + byRank);
+        assertTrue(seconds < 10, "the job took " + seconds + " s to end around a hung rank");
+    }
+
+    /** Rank 2 never reaches the all-reduce: every rank that did times out naming rank 2 as the one missing. */
+    @Test
+    void aCollectiveTimeoutNamesTheRanksThatHadNotArrived() {
+        RuntimeException e = assertThrows(RuntimeException.class, () -> ThreadTransport.run(4, t -> {
+            t.setTimeout(Duration.ofMillis(300));
+            t.allreduce(new double[1], ReduceOp.SUM);
+            if (t.rank() == 2) {
+                Thread.sleep(Long.MAX_VALUE);
+            }
+            t.allreduce(new double[1], ReduceOp.SUM);
+        }));
+        Map<Integer, Throwable> byRank = byRank(e);
+        for (int r : List.of(0, 1, 3)) {
+            assertEquals(List.of(2), waitedFor(byRank.get(r)), "rank " + r + ": " + byRank.get(r));
+        }
+        assertTrue(e instanceof TransportTimeoutException && e.getMessage().contains("rank 2 had not arrived"),
+                e.getMessage());
+    }
+
+    /** The failures of a job by the rank they name as their own (transport exceptions only). */
+    private static Map<Integer, Throwable> byRank(Throwable first) {
+        List<Throwable> all = new ArrayList<>(List.of(first));
+        all.addAll(List.of(first.getSuppressed()));
+        Map<Integer, Throwable> m = new TreeMap<>();
+        for (Throwable t : all) {
+            if (t instanceof TransportException te) {
+                m.put(te.rank(), t);
+            }
+        }
+        return m;
+    }
+
+    private static List<Integer> waitedFor(Throwable t) {
+        if (t instanceof TransportTimeoutException e) {
+            return e.waitedFor();
+        }
+        if (t instanceof TransportAbortedException e) {
+            return e.waitedFor();
+        }
+        throw new AssertionError("not a timed-out or cut-short wait: " + t);
     }
 
     @Test

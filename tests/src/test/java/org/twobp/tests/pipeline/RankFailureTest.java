@@ -16,10 +16,12 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.twobp.tests.MarkedJob;
+import org.twobp.tests.MpiRun;
 
 /**
  * One rank failing mid-step ends the whole job promptly, names the rank, and leaves no process
- * behind: once by an exception inside a p1, once by SIGKILL from outside.
+ * behind: once by an exception inside a p1, once by SIGKILL from outside, once by SIGSTOP (a hung
+ * rank, which only the timeout ends and which the launcher's report names).
  */
 class RankFailureTest {
 
@@ -114,5 +116,75 @@ class RankFailureTest {
         assertTrue(m.find(), "no pid " + victim + " in the rank table:\n" + out);
         String rank = m.group(1);
         assertTrue(out.matches("(?s).*process rank " + rank + " with PID \\d+ on node \\S+ exited on signal 9.*"), out);
+    }
+
+    /**
+     * {@code twobp train} with 4 ranks and {@code pipeline.timeout_s=10}; rank 2 is SIGSTOPped
+     * mid-run. The ranks around it time out (or stop when the first does), each naming whom it
+     * waited for; the launcher's report names rank 2, not one of the ranks that waited; the job
+     * ends a little after the timeout and leaves no process behind.
+     */
+    @Test
+    void aSigstoppedRankIsNamedByTheLaunchersReport(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("hung-" + UUID.randomUUID());
+        Path log = dir.resolve("launcher.log");
+        String jvm = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String cp = MpiRun.rankClasspath();
+        List<String> cmd = List.of(jvm, "-Dtwobp.classpath=" + cp, "-cp", cp, "org.twobp.launcher.Main", "train",
+                "--config", CONFIG.toString(), "--run-dir", run.toString(), "--nproc", "4", "--set", "train.steps=100000",
+                "--set", "train.log_every=10", "--set", "pipeline.timeout_s=" + HANG_TIMEOUT_S);
+        Process launcher = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        long stoppedAt;
+        try {
+            awaitLine(log, "step     20/100000 |", 120);
+            String header = Files.readString(log, StandardCharsets.UTF_8);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("pid by rank:.* 2=(\\d+)").matcher(header);
+            assertTrue(m.find(), "no rank table in the output:\n" + header);
+            assertTrue(ofRun(run).stream().anyMatch(p -> p.pid() == Long.parseLong(m.group(1))),
+                    "rank 2's pid " + m.group(1) + " is not a process of this run");
+            new ProcessBuilder("kill", "-STOP", m.group(1)).start().waitFor();
+            stoppedAt = System.nanoTime();
+            boolean finished = launcher.waitFor(HANG_TIMEOUT_S + 30, TimeUnit.SECONDS);
+            double seconds = (System.nanoTime() - stoppedAt) / 1e9;
+            String out = Files.readString(log, StandardCharsets.UTF_8);
+            System.out.print(out);
+            assertTrue(finished, "the job did not end within " + (HANG_TIMEOUT_S + 30) + " s of the SIGSTOP:\n" + out);
+            System.out.printf("job ended %.1f s after the SIGSTOP, exit code %d%n", seconds, launcher.exitValue());
+            assertNotEquals(0, launcher.exitValue(), "a job with a hung rank must exit non-zero");
+            assertTrue(seconds >= HANG_TIMEOUT_S - 1, "ended " + seconds + " s after the SIGSTOP, before the timeout");
+            assertTrue(out.matches("(?s).*\nfailed: rank 2( \\(stage 2\\))? stopped responding at step \\d+ \\(.*"), out);
+            // every other rank said what it waited for (a peer, or a collective), and one of them names rank 2
+            String waits = out.substring(out.indexOf("\nwhat the ranks waited for:\n"));
+            for (int r : List.of(0, 1, 3)) {
+                assertTrue(waits.matches("(?s).*\n    rank " + r + " (\\(stage " + r + "\\) )?(timed out|stopped) .*"),
+                        "rank " + r + " does not say what it waited for:\n" + out);
+            }
+            assertTrue(waits.matches("(?s).*\n    rank [013] [^\n]* waiting for (rank 2|ranks [0-9, and]*2)\\b.*")
+                    || waits.matches("(?s).*\n    rank 2 [^\n]* was itself suspended for .*"),
+                    "no rank names rank 2, nor does rank 2 say it was suspended:\n" + out);
+            for (int victim : List.of(0, 1, 3)) {
+                assertFalse(out.contains("\nfailed: rank " + victim), "rank " + victim + " is blamed:\n" + out);
+            }
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (!ofRun(run).isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertTrue(ofRun(run).isEmpty(), "processes left behind: " + ofRun(run).stream().map(ProcessHandle::pid).toList());
+        } finally {
+            // never leave a stopped 100000-step job behind a failed test (nothing is left when it passed)
+            for (ProcessHandle p : ofRun(run)) {
+                new ProcessBuilder("kill", "-CONT", String.valueOf(p.pid())).start().waitFor();
+                p.destroyForcibly();
+            }
+            launcher.destroyForcibly();
+        }
+    }
+
+    private static final int HANG_TIMEOUT_S = 10;
+
+    /** Every process whose command line names the run folder: the launcher, mpirun and the rank JVMs. */
+    private static List<ProcessHandle> ofRun(Path run) {
+        return ProcessHandle.allProcesses()
+                .filter(p -> p.info().commandLine().map(c -> c.contains(run.toString())).orElse(false)).toList();
     }
 }

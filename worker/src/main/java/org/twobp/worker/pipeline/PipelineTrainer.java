@@ -8,6 +8,7 @@ import java.util.Map;
 import org.twobp.datasets.Batch;
 import org.twobp.mpi.ReduceOp;
 import org.twobp.mpi.Transport;
+import org.twobp.mpi.TransportException;
 import org.twobp.worker.backend.Backend;
 import org.twobp.worker.backend.OpKind;
 import org.twobp.worker.model.MicroBatch;
@@ -133,7 +134,7 @@ public final class PipelineTrainer {
             }
         }
         long busyBeforeReduce = System.nanoTime() - opt0;
-        transport.allreduce(sums, ReduceOp.SUM);
+        allreduce(sums, ReduceOp.SUM, "the all-reduce of gradient norm and loss");
         long opt1 = System.nanoTime();
         double norm = Math.sqrt(sums[0]) / scale;
         double lr = lrSchedule.at(step);
@@ -154,14 +155,27 @@ public final class PipelineTrainer {
         long stepNanos = t1 - t0;
         double bubble = Math.max(0, 1 - (double) busy / stepNanos);
         double[] max = {stepNanos, bubble, backend.memory().peakTotal(), busyBeforeReduce + (t1 - opt1)};
-        transport.allreduce(max, ReduceOp.MAX);
+        allreduce(max, ReduceOp.MAX, "the all-reduce of step times and memory");
         double[] mean = {bubble};
-        transport.allreduce(mean, ReduceOp.SUM);
+        allreduce(mean, ReduceOp.SUM, "the all-reduce of bubble ratios");
         PipelineStepResult r = new PipelineStepResult(step, scoredTotal == 0 ? 0 : sums[1] / scoredTotal, scoredTotal,
                 (long) sums[2], lr, norm, batch.tokens(), (long) max[0], mean[0] / transport.size(), max[1],
                 (long) max[2], (long) max[3], stepNanos, busy, backend.stats().flops(OpKind.GEMM) - gemmFlops0, timings);
         step++;
         return r;
+    }
+
+    /** An all-reduce of this step; one that times out or is cut short says so, with the step. */
+    private void allreduce(double[] values, ReduceOp op, String what) {
+        try {
+            transport.allreduce(values, op);
+        } catch (TransportException e) {
+            StalledWait stalled = StalledWait.of(transport.rank(), executor.soleStage(), step + 1, what, -1, "", e);
+            if (stalled != null) {
+                throw new PipelineException(stalled, e);
+            }
+            throw e;
+        }
     }
 
     public int stepsDone() {

@@ -30,6 +30,8 @@ import org.twobp.worker.tensor.Tensor;
  *       agree without talking.</li>
  *   <li>Between stages on the same rank (the turn of a V) data is handed over locally.</li>
  *   <li>The stash for p2 lives in the micro-batch's {@link StageContext}; W frees it.</li>
+ *   <li>A wait that times out (or that another rank's abort cuts short) is reported as a
+ *       {@link StalledWait}: the peer rank and stage, and which message of which micro-batch.</li>
  * </ul>
  * The optimizer step (STEP) is left to the caller: it needs a global gradient norm.
  */
@@ -50,6 +52,16 @@ public final class StageExecutor {
     private final Map<Long, Tensor> pendingOutputs = new HashMap<>();
     private final Map<Long, Tensor> pendingInputGrads = new HashMap<>();
     private final FaultInjection fault;
+    /** What the current wait is for, while the executor waits on a message; else null. */
+    private Waiting waiting;
+
+    /** The other end of a wait: its rank and stage, and the rest of the sentence ("to send ..."). */
+    private record Waiting(int peer, int peerStage, String what) {
+    }
+
+    /** A send in flight, and the action that started it (to say which message a stuck send carries). */
+    private record PendingSend(Request request, Action action) {
+    }
 
     public StageExecutor(Transport transport, Schedule schedule, Map<Integer, Model> models, Backend backend,
                          int microBatchRows, int dim, FaultInjection fault) {
@@ -79,8 +91,9 @@ public final class StageExecutor {
         List<Action> actions = schedule.actions(rank);
         List<ActionTiming> timings = new ArrayList<>(actions.size());
         Map<Integer, Request> receives = new HashMap<>();
-        List<Request> sends = new ArrayList<>();
+        List<PendingSend> sends = new ArrayList<>();
         Action current = null;
+        waiting = null;
         try {
             for (Action a : actions) {
                 if (a.kind().isReceive()) {
@@ -116,7 +129,14 @@ public final class StageExecutor {
                 timings.add(new ActionTiming(a, start - stepStart, end - stepStart, wait));
             }
             current = Action.step();
-            Request.awaitAll(sends);
+            for (PendingSend s : sends) {
+                Action a = s.action();
+                boolean forward = a.kind() == ActionKind.SEND_F;
+                waiting = new Waiting(a.peer(), forward ? a.stage() + 1 : a.stage() - 1,
+                        "to receive the " + message(forward) + " of micro-batch " + a.microbatch());
+                s.request().await();
+                waiting = null;
+            }
             return timings;
         } catch (RuntimeException e) {
             for (List<StageContext> list : contexts.values()) {
@@ -124,9 +144,27 @@ public final class StageExecutor {
             }
             pendingOutputs.clear();
             pendingInputGrads.clear();
-            String text = current == null ? "start of step" : schedule.text(current);
-            throw new PipelineException(rank, current == null ? -1 : current.stage(), step + 1, text, e);
+            boolean atEnd = current != null && current.kind() == ActionKind.STEP;
+            String text = current == null ? "start of step" : atEnd ? "the sends at the end of the step"
+                    : schedule.text(current);
+            int stage = current == null || atEnd ? soleStage() : current.stage();
+            StalledWait stalled = waiting == null ? null : StalledWait.of(rank, stage, step + 1,
+                    atEnd ? text : "action " + text, waiting.peerStage(), waiting.what(), e);
+            waiting = null;
+            if (stalled != null) {
+                throw new PipelineException(stalled, e);
+            }
+            throw new PipelineException(rank, stage, step + 1, text, e);
         }
+    }
+
+    /** This rank's stage when it has one (not a V or interleaved schedule), else -1. */
+    int soleStage() {
+        return models.size() == 1 ? models.keySet().iterator().next() : -1;
+    }
+
+    private static String message(boolean forward) {
+        return forward ? "activation" : "gradient";
     }
 
     private long forward(Action a, MicroBatch mb, Map<Integer, Request> receives) {
@@ -181,7 +219,7 @@ public final class StageExecutor {
         models.get(a.stage()).backwardWeight(ctxs);
     }
 
-    private void send(Action a, Map<Long, Tensor> pending, List<Request> sends, boolean forward) {
+    private void send(Action a, Map<Long, Tensor> pending, List<PendingSend> sends, boolean forward) {
         int tag = tag(a);
         Tensor t = pending.remove(key(a.stage(), a.microbatch()));
         if (t == null) {
@@ -190,7 +228,7 @@ public final class StageExecutor {
         FloatBuffer buf = sendBuffers.computeIfAbsent(tag, x -> commBuffer());
         buf.clear();
         backend.copyToBuffer(t, buf);
-        sends.add(transport.isend(buf, a.peer(), tag));
+        sends.add(new PendingSend(transport.isend(buf, a.peer(), tag), a));
         StageContext ctx = contexts.get(a.stage()).get(a.microbatch());
         if (forward) {
             ctx.releaseOutput();
@@ -206,9 +244,13 @@ public final class StageExecutor {
         if (r == null) {
             throw new IllegalStateException(schedule.text(recv) + " was never posted: the schedule has no matching receive");
         }
+        boolean forward = recv.kind() == ActionKind.RECV_F;
+        waiting = new Waiting(recv.peer(), forward ? recv.stage() - 1 : recv.stage() + 1,
+                "to send the " + message(forward) + " of micro-batch " + recv.microbatch());
         long w0 = System.nanoTime();
         int n = r.await();
         long waited = System.nanoTime() - w0;
+        waiting = null;
         if (n != rows * dim) {
             throw new IllegalStateException(schedule.text(recv) + ": received " + n + " floats, expected " + rows * dim
                     + " (" + rows + " rows x " + dim + "); do both ends use the same micro-batch size and model?");

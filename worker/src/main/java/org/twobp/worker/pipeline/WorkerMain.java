@@ -143,6 +143,7 @@ public final class WorkerMain {
         transport.setTimeout(Duration.ofMillis((long) (config.pipeline().timeoutSeconds() * 1000)));
         RankInfo where = transport.rankInfo();
         boolean lead = transport.rank() == 0;
+        int stepNow = -1; // counted from 1 once steps run: where a wait outside a step happened
         try (Backend backend = Backends.create(config.train().backend(), config.train().precision(),
                 config.train().threads(), where.localRank(), where.localSize());
              TokenDataset data = Datasets.open(config.train().data(), config.model().seqLen(),
@@ -186,6 +187,7 @@ public final class WorkerMain {
             int every = config.checkpoint().every();
             String stoppedBy = null;
             for (int s = trainer.stepsDone(); s < steps; s++) {
+                stepNow = s + 1;
                 PipelineStepResult r;
                 try {
                     r = trainer.step(data.next(trainer.globalBatchSize()));
@@ -245,14 +247,34 @@ public final class WorkerMain {
             transport.abort(1, msg);
             return 1;
         } catch (RuntimeException e) {
-            String msg = e instanceof PipelineException ? e.getMessage()
+            StalledWait stalled = e instanceof PipelineException p ? p.stalledWait()
+                    : waitOutsideStep(transport.rank(), stepNow, e);
+            String msg = stalled != null ? stalled.line() : e instanceof PipelineException ? e.getMessage()
                     : "rank " + transport.rank() + " failed: " + e;
             System.err.println("[twobp] " + msg);
-            e.printStackTrace(System.err);
+            if (stalled == null) {
+                e.printStackTrace(System.err); // a wait's line says all there is to say; a failure of its own needs the stack
+            }
             System.err.flush();
             transport.abort(1, msg);
             return 1;
         }
+    }
+
+    /**
+     * A timeout or a cut-short wait outside a pipeline step (start-up, checkpoints, the stop
+     * agreement, the end), named by the transport operation and the step just run (-1 before
+     * the first); null for any other failure.
+     */
+    static StalledWait waitOutsideStep(int rank, int step, RuntimeException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.twobp.mpi.TransportException te) {
+                String op = te.operation();
+                int paren = op.indexOf('(');
+                return StalledWait.of(rank, -1, step, "the " + (paren < 0 ? op : op.substring(0, paren)), -1, "", e);
+            }
+        }
+        return null;
     }
 
     /** Steps per published log segment: a crash loses at most this many steps of the log. */
