@@ -132,7 +132,9 @@ class RunStatusTest {
     private RunFolder runWithCheckpoints(long... steps) throws IOException {
         RunFolder run = new RunFolder(dir.resolve("run"));
         ResolvedRun r = ResolvedRun.resolve("train", Path.of(BadInputTest.TINY), List.of("train.steps=20"), 2, "2 ranks");
-        run.create(r, new RunFolder.Launch(RunFolder.Launch.LOCAL, 2, null));
+        if (!Files.exists(run.config())) {
+            run.create("train", r, new RunFolder.Launch(RunFolder.Launch.LOCAL, 2, null));
+        }
         float[] values = new float[40_000];
         for (int i = 0; i < values.length; i++) {
             values[i] = i * 0.25f;
