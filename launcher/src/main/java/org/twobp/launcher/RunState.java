@@ -61,16 +61,16 @@ record RunState(RunFolder run, int finalStep, List<CheckpointInfo> checkpoints, 
     String verdict(Activity a) {
         CheckpointInfo c = newest();
         SlurmJobs.Job job = a.job();
-        String committed = c == null ? "no checkpoint committed yet" : "checkpoint step " + c.step() + " committed";
+        String committed = c == null ? "no checkpoint committed yet" : "checkpoint step " + c.step() + " committed so far";
         if (job != null && job.queued()) {
             return "queued: Slurm job " + job.id() + " is " + job.text() + "; it will "
                     + (c == null ? "start from step 0" : "continue after step " + c.step());
         }
         if (job != null && job.active()) {
-            return "running: Slurm job " + job.id() + " is " + job.text() + "; " + committed + " so far";
+            return "running: Slurm job " + job.id() + " is " + job.text() + "; " + committed;
         }
         if (!a.ranksHere().isEmpty()) {
-            return "running on this machine (rank pids " + a.ranksHere() + "); " + committed + " so far";
+            return "running on this machine (rank pids " + a.ranksHere() + "); " + committed;
         }
         if (finished()) {
             return "finished: step " + finalStep + " is committed in " + run.dir().resolve("checkpoints");

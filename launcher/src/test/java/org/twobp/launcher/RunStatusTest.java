@@ -71,6 +71,7 @@ class RunStatusTest {
         String queued = state(200, 50, 100).verdict(job("JobState=PENDING Reason=BeginTime Restarts=2"));
         assertEquals("queued: Slurm job 10 is PENDING (BeginTime), 2 restarts; it will continue after step 100", queued);
         assertTrue(state(200).verdict(job("JobState=PENDING Reason=Priority")).endsWith("it will start from step 0"));
+        assertTrue(state(200).verdict(job(RUNNING)).endsWith("RUNNING, 1 restart; no checkpoint committed yet"));
         String here = state(200, 50).verdict(new RunState.Activity(null, List.of(4711L, 4712L), false));
         assertEquals("running on this machine (rank pids [4711, 4712]); checkpoint step 50 committed so far", here);
         assertTrue(state(200, 50).verdict().startsWith("stopped after step 50 of 200"), "nothing known to be running");

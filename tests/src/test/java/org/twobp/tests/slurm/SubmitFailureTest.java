@@ -69,5 +69,8 @@ class SubmitFailureTest {
         assertTrue(out.contains("the ranks failed (exit code"), out);
         assertTrue(out.contains("failed: rank 1 (stage 1) failed at step 20 in action F"), out);
         assertTrue(out.contains("lines of rank 1's log"), out);
+        // the job script's own status call is not taken for a running job; no checkpoint means step 0
+        assertTrue(out.contains("state        failed; no checkpoint was committed: 'twobp resume " + run
+                + "' starts the run again from step 0"), out);
     }
 }
