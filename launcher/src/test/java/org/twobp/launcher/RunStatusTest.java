@@ -119,7 +119,7 @@ class RunStatusTest {
     @Test
     void ranksOfARunAreFoundByTheirExactRunDir() {
         String line = "/usr/bin/java -Xss4m -cp /opt/lib/* " + WorkerArgs.MAIN + " --config /r/a/config.toml"
-                + " --run-dir /r/a --resume auto";
+                + " --run-dir /r/a --from auto";
         assertTrue(RunState.runsWorkerFor(line, "/r/a"));
         assertFalse(RunState.runsWorkerFor(line, "/r"), "another run's folder is no prefix match");
         assertFalse(RunState.runsWorkerFor(line.replace("--run-dir /r/a", "--run-dir /r/ab"), "/r/a"));
