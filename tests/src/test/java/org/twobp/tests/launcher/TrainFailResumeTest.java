@@ -22,12 +22,13 @@ import org.twobp.tests.LocalSlurm;
  * {@code twobp train} on this machine, end to end: a rank fails mid-run and the launcher names
  * it with the tail of its log; {@code twobp status} says the same; {@code twobp resume} continues
  * from the last checkpoint and ends with the weights of a run that never failed, bit for bit.
+ * Three ranks, and the one that fails is the middle stage: both its neighbours are left waiting.
  */
 class TrainFailResumeTest {
 
     private static final String TWOBP = Path.of("..", "bin", "twobp").toAbsolutePath().normalize().toString();
     private static final String CONFIG = Path.of("..", "configs", "llama-tiny.toml").toAbsolutePath().normalize().toString();
-    private static final List<String> SETTINGS = List.of("--nproc", "2", "--set", "train.steps=200", "--set",
+    private static final List<String> SETTINGS = List.of("--nproc", "3", "--set", "train.steps=200", "--set",
             "train.threads=1", "--set", "train.log_every=50", "--set", "checkpoint.every=50");
 
     private static LocalSlurm.Output twobp(String... args) {

@@ -26,17 +26,20 @@ import org.twobp.tests.MarkedJob;
 import org.twobp.worker.pipeline.WeightFiles;
 
 /**
- * Nothing is lost when a run dies at any moment: a training run that checkpoints every step is
- * SIGKILLed 20 times at random moments (many land inside checkpoint writes and purges); after
- * every kill the checkpoint resume would choose is complete and verifies, and the run, resumed
- * each time, ends with exactly the weights of a run that was never interrupted. Then the newest
- * checkpoint is corrupted: resume notices, says so, and falls back to the previous one.
+ * Nothing is lost when a run dies at any moment: a training run on 3 ranks (so that a kill
+ * also lands on a middle stage, with a neighbour on each side) that checkpoints every step is
+ * SIGKILLed 20 times at random moments of training (many land inside checkpoint writes and
+ * purges); after every kill the checkpoint resume would choose is complete and verifies, and
+ * the run, resumed each time, ends with exactly the weights of a run that was never
+ * interrupted. Then the newest checkpoint is corrupted: resume notices, says so, and falls back
+ * to the previous one.
  */
 class CrashResumeTest {
 
     private static final String CONFIG = Path.of("..", "configs", "llama-tiny.toml").toAbsolutePath().normalize().toString();
-    private static final int STEPS = 240;
+    private static final int STEPS = 160;
     private static final int KILLS = 20;
+    private static final int RANKS = 3;
 
     private static List<String> args(Path runDir, String... extra) {
         List<String> a = new ArrayList<>(List.of("--config", CONFIG, "--steps", String.valueOf(STEPS),
@@ -47,7 +50,7 @@ class CrashResumeTest {
     }
 
     private static Process start(String marker, Path log, List<String> args) throws Exception {
-        return MarkedJob.mpirun(2, marker, log, "org.twobp.worker.pipeline.WorkerMain", args);
+        return MarkedJob.mpirun(RANKS, marker, log, "org.twobp.worker.pipeline.WorkerMain", args);
     }
 
     private static int finish(Process p, Path log) throws Exception {
@@ -57,6 +60,52 @@ class CrashResumeTest {
             throw new AssertionError("run did not finish:\n" + Files.readString(log));
         }
         return p.exitValue();
+    }
+
+    /**
+     * Returns once the run in {@code runDir} has committed {@code commits} steps past the newest
+     * checkpoint it started from, and then a random part of the time one step (with its
+     * checkpoint) takes. Waiting for progress instead of a fixed time keeps the kills inside
+     * training and checkpoint writes however long start-up takes on a loaded machine, and caps
+     * what each attempt adds, so the run never finishes before the last kill.
+     */
+    private static void waitForCommits(Process p, Path runDir, int commits, Random random) throws Exception {
+        long target = Math.max(newestCommitted(runDir), 0) + commits;
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        long seen = newestCommitted(runDir);
+        long seenAt = 0;
+        long stepNanos = 100_000_000L;
+        while (p.isAlive() && System.nanoTime() < deadline) {
+            long n = newestCommitted(runDir);
+            if (n > seen) {
+                long now = System.nanoTime();
+                if (seenAt > 0) {
+                    stepNanos = (now - seenAt) / (n - seen);
+                }
+                seen = n;
+                seenAt = now;
+            }
+            if (n >= target) {
+                break;
+            }
+            Thread.sleep(5);
+        }
+        Thread.sleep(Math.max(1, (long) (random.nextDouble() * stepNanos / 1_000_000)));
+    }
+
+    /** The newest step whose checkpoint is committed (its manifest written), or -1. */
+    private static long newestCommitted(Path runDir) {
+        Path dir = runDir.resolve("checkpoints");
+        if (!Files.isDirectory(dir)) {
+            return -1;
+        }
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.map(e -> e.getFileName().toString()).filter(n -> n.matches("step-\\d+"))
+                    .filter(n -> Files.exists(dir.resolve(n).resolve("manifest.txt")))
+                    .mapToLong(n -> Long.parseLong(n.substring(5))).max().orElse(-1);
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            return -1;      // racing with a purge of old checkpoints: look again
+        }
     }
 
     @Test
@@ -75,12 +124,8 @@ class CrashResumeTest {
             Path log = dir.resolve("kill-" + k + ".log");
             Process p = start(marker, log, args(crashed));
             try {
-                // wait until the ranks are up and training, then a random moment more
-                long deadline = System.nanoTime() + 60_000_000_000L;
-                while (MarkedJob.rankJvms(marker).size() < 2 && p.isAlive() && System.nanoTime() < deadline) {
-                    Thread.sleep(20);
-                }
-                Thread.sleep(1200 + random.nextInt(1500));
+                // wait until the run has committed 1-3 more steps, then a random moment within a step
+                waitForCommits(p, crashed, 1 + random.nextInt(3), random);
                 List<ProcessHandle> ranks = MarkedJob.rankJvms(marker);
                 if (!ranks.isEmpty()) {
                     ranks.get(random.nextInt(ranks.size())).destroyForcibly();

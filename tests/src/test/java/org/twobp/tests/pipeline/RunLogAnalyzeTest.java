@@ -20,8 +20,9 @@ import org.twobp.tests.MpiRun;
 import org.twobp.worker.analysis.Analyze;
 
 /**
- * Two real runs under mpirun (without and with 2BP) write per-rank HDF5 logs; the logs hold
- * every step's metrics and measured timeline, and `analyze` summarises, compares and draws them.
+ * Two real runs under mpirun (without 2BP on 2 ranks, with 2BP on 3) write per-rank HDF5 logs;
+ * the logs hold every step's metrics and measured timeline, the middle rank's too, and `analyze`
+ * summarises, compares and draws them.
  */
 class RunLogAnalyzeTest {
 
@@ -32,19 +33,20 @@ class RunLogAnalyzeTest {
         Path fused = dir.resolve("fused");
         Path split = dir.resolve("split");
         for (Path run : List.of(fused, split)) {
-            MpiRun.Result r = MpiRun.run(2, 120, "org.twobp.worker.pipeline.WorkerMain", "--config", CONFIG, "--steps", "8",
-                    "--run-dir", run.toString(), run == split ? "--2bp" : "--no-2bp");
+            MpiRun.Result r = MpiRun.run(run == split ? 3 : 2, 120, "org.twobp.worker.pipeline.WorkerMain", "--config",
+                    CONFIG, "--steps", "8", "--run-dir", run.toString(), run == split ? "--2bp" : "--no-2bp");
             assertEquals(0, r.exitCode(), r.output());
         }
-        assertEquals(List.of(0, 1), RunLogReader.ranks(split.resolve("logs")));
-        for (int rank = 0; rank < 2; rank++) {
+        assertEquals(List.of(0, 1), RunLogReader.ranks(fused.resolve("logs")));
+        assertEquals(List.of(0, 1, 2), RunLogReader.ranks(split.resolve("logs")));
+        for (int rank = 0; rank < 3; rank++) {
             List<RunLogStep> steps = RunLogReader.read(split.resolve("logs"), rank);
             assertEquals(8, steps.size(), "every step of rank " + rank + " is logged");
             RunLogStep s = steps.get(3);
             assertTrue(s.metrics().get("loss") > 0 && s.metrics().get("tokens_per_s") > 0
                     && s.metrics().containsKey("rank_bubble") && s.metrics().containsKey("mem_peak_stash"), s.metrics().toString());
-            // 1F1B-1 with 2 ranks: 2 forwards, 2 p1 and p2 work on every rank
-            assertTrue(s.actions().stream().filter(a -> a.kind().equals("F")).count() == 2, s.actions().toString());
+            // 1F1B-1 with 3 ranks: 3 forwards, 3 p1 and p2 work on every rank
+            assertTrue(s.actions().stream().filter(a -> a.kind().equals("F")).count() == 3, s.actions().toString());
             assertTrue(s.actions().stream().anyMatch(a -> a.kind().equals("W")), s.actions().toString());
             assertTrue(s.actions().stream().allMatch(a -> a.endNanos() >= a.startNanos() + a.waitNanos()));
         }
@@ -64,7 +66,8 @@ class RunLogAnalyzeTest {
                 assertNotNull(ImageIO.read(p.toFile()), p + " is a readable PNG");
             }
         }
-        assertEquals(1 + 2 * 8 * 2, Files.readAllLines(charts.resolve("all.csv")).size(), "header + 2 runs x 2 ranks x 8 steps");
+        assertEquals(1 + (2 + 3) * 8, Files.readAllLines(charts.resolve("all.csv")).size(),
+                "header + (2 + 3 ranks) x 8 steps");
 
         assertEquals(2, Analyze.run(new String[] {"--bogus"}, new PrintStream(out), new PrintStream(err)));
         assertEquals(2, Analyze.run(new String[] {dir.resolve("nothing").toString()}, new PrintStream(out), new PrintStream(err)));

@@ -1,6 +1,8 @@
 package org.twobp.worker.pipeline;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import org.twobp.datasets.Datasets;
@@ -15,16 +17,29 @@ import org.twobp.worker.train.Trainer;
 /**
  * What a pipeline run must reproduce: the same model, data, global batch and optimizer trained
  * in one process without a pipeline. Used to check that every schedule, with or without 2BP,
- * leaves the same weights.
+ * leaves the same weights and reports the same losses.
  */
 public final class SingleProcessReference {
 
     private SingleProcessReference() {
     }
 
+    /**
+     * What the reference run leaves: every parameter by name, and the loss of each step (step 0
+     * first). The losses after step 0 depend on every earlier update, so they show a wrong gradient
+     * scale that the weights alone show only through the optimizer.
+     */
+    public record Run(Map<String, float[]> weights, List<Double> losses) {
+    }
+
     /** Weights by parameter name after {@code steps} steps of the batch a {@code ranks}-rank pipeline would use. */
     public static Map<String, float[]> weightsAfter(ModelConfig model, TrainConfig train, PipelineConfig pipeline,
                                                     int ranks, int steps) {
+        return run(model, train, pipeline, ranks, steps).weights();
+    }
+
+    /** Weights and per-step losses after {@code steps} steps of the batch a {@code ranks}-rank pipeline would use. */
+    public static Run run(ModelConfig model, TrainConfig train, PipelineConfig pipeline, int ranks, int steps) {
         int m = pipeline.microbatches(ranks);
         int global = m * train.microBatchSize();
         TrainConfig single = TrainConfig.of(Map.ofEntries(
@@ -39,10 +54,11 @@ public final class SingleProcessReference {
         try (CpuBackend backend = new CpuBackend(1);
              TokenDataset data = Datasets.open(train.data(), model.seqLen(), model.vocabSize(), train.seed())) {
             Trainer trainer = new Trainer(model, single, backend);
+            List<Double> losses = new ArrayList<>();
             for (int s = 0; s < steps; s++) {
-                trainer.step(data.next(global));
+                losses.add(trainer.step(data.next(global)).loss());
             }
-            return weights(trainer.model());
+            return new Run(weights(trainer.model()), losses);
         }
     }
 
@@ -71,6 +87,20 @@ public final class SingleProcessReference {
                 diff = Math.max(diff, Math.abs(a[i] - b[i]));
             }
             worst = Math.max(worst, diff / Math.max(scale, 1e-30));
+        }
+        return worst;
+    }
+
+    /** Largest |a - b| / |b| over the steps' losses; the lists must be equally long. */
+    public static double maxRelativeLossDifference(List<Double> actual, List<Double> expected) {
+        if (actual.size() != expected.size()) {
+            throw new IllegalArgumentException(actual.size() + " losses vs " + expected.size() + " expected: " + actual
+                    + " vs " + expected);
+        }
+        double worst = 0;
+        for (int s = 0; s < expected.size(); s++) {
+            double b = expected.get(s);
+            worst = Math.max(worst, Math.abs(actual.get(s) - b) / Math.max(Math.abs(b), 1e-30));
         }
         return worst;
     }

@@ -18,30 +18,35 @@ import org.twobp.worker.train.TrainConfig;
 class CudaPipelineEqualityTest {
 
     @ParameterizedTest(name = "P={0} {1} 2BP={2} {3}")
-    @CsvSource({"2,1f1b-1,true,sgd", "2,gpipe,false,adamw", "4,zb-h1,true,adamw", "4,1f1b-2,true,sgd"})
+    @CsvSource({"2,1f1b-1,true,sgd", "2,gpipe,false,adamw", "3,zb-v,true,sgd", "4,zb-h1,true,adamw",
+            "4,1f1b-2,true,sgd"})
     void cudaPipelineEqualsSingleProcessCpu(int ranks, String schedule, boolean twoBp, String optimizer) {
         check("cuda-emulated", ranks, schedule, twoBp, optimizer);
     }
 
     /** The same with every rank on the one GPU of the machine (ranks share it, as in a 4-rank test on one card). */
     @ParameterizedTest(name = "GPU P={0} {1} 2BP={2} {3}")
-    @CsvSource({"2,1f1b-1,true,sgd", "4,zb-h1,true,adamw", "4,1f1b-2,true,sgd"})
+    @CsvSource({"2,1f1b-1,true,sgd", "3,zb-v,true,sgd", "4,zb-h1,true,adamw", "4,1f1b-2,true,sgd"})
     void ranksSharingOneGpuEqualSingleProcessCpu(int ranks, String schedule, boolean twoBp, String optimizer) {
         org.junit.jupiter.api.Assumptions.assumeTrue(Backends.gpuPresent(), "no GPU on this machine");
         check("cuda", ranks, schedule, twoBp, optimizer);
     }
 
-    /** With fp16 overflow (2^22 is too large for this model's gradients) every rank skips the same steps (they decide on the all-reduced norm) and keeps one scale. */
-    @org.junit.jupiter.api.Test
-    void float16OverflowIsSkippedOnEveryRankAlike() {
+    /**
+     * With fp16 overflow (2^22 is too large for this model's gradients) every rank skips the same
+     * steps (they decide on the all-reduced norm) and keeps one scale; on 3 ranks the middle one too.
+     */
+    @ParameterizedTest(name = "P={0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {2, 3})
+    void float16OverflowIsSkippedOnEveryRankAlike(int ranks) {
         Map<String, Object> v = new java.util.HashMap<>(Map.of("data", "synthetic:copy?length=4", "steps", 8L,
                 "batch_size", 2L, "micro_batches", 1L, "lr", 1e-2, "min_lr", 1e-3, "warmup_steps", 1L, "seed", 3L));
         v.put("precision", "fp16");
         v.put("loss_scale", (double) (1 << 22));
         TrainConfig train = TrainConfig.of(v);
         PipelineConfig pipe = PipelineConfig.of(Map.of("schedule", "1f1b-1", "two_bp", true));
-        long[][] seen = new long[2][];
-        org.twobp.mpi.ThreadTransport.run(2, t -> {
+        long[][] seen = new long[ranks][];
+        org.twobp.mpi.ThreadTransport.run(ranks, t -> {
             try (org.twobp.worker.backend.Backend be = Backends.create("cuda-emulated", "fp16", 1, 0, 1);
                  org.twobp.datasets.TokenDataset data = org.twobp.datasets.Datasets.open(train.data(),
                          PipelineEqualityTest.model().seqLen(), PipelineEqualityTest.model().vocabSize(), train.seed())) {
@@ -54,12 +59,14 @@ class CudaPipelineEqualityTest {
                         (long) trainer.lossScaler().scale()};
             }
         });
-        System.out.printf("fp16 pipeline from loss scale 2^22: skipped %d of 8 steps on rank 0, %d on rank 1%n",
-                seen[0][0], seen[1][0]);
+        System.out.printf("fp16 pipeline from loss scale 2^22 on %d ranks: skipped %d of 8 steps on rank 0%n", ranks,
+                seen[0][0]);
         assertTrue(seen[0][0] > 0 && seen[0][0] < 8, "the start scale overflows float16, a lower one does not: skipped "
                 + seen[0][0] + " of 8");
-        assertTrue(java.util.Arrays.equals(seen[0], seen[1]), "ranks disagree: " + java.util.Arrays.toString(seen[0])
-                + " vs " + java.util.Arrays.toString(seen[1]));
+        for (int r = 1; r < ranks; r++) {
+            assertTrue(java.util.Arrays.equals(seen[0], seen[r]), "ranks 0 and " + r + " disagree (skipped, optimizer"
+                    + " steps, scale): " + java.util.Arrays.toString(seen[0]) + " vs " + java.util.Arrays.toString(seen[r]));
+        }
         assertTrue(seen[0][1] == 8 - seen[0][0], "optimizer steps = steps - skipped");
     }
 

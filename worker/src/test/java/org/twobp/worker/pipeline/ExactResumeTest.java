@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.twobp.datasets.Datasets;
 import org.twobp.datasets.TokenDataset;
@@ -41,7 +42,7 @@ class ExactResumeTest {
     }
 
     static Stream<Arguments> cases() {
-        return Stream.of(2, 4).flatMap(p -> Stream.of(ScheduleFamily.values())
+        return Stream.of(2, 3, 4).flatMap(p -> Stream.of(ScheduleFamily.values())
                 .flatMap(f -> Stream.of(true, false).map(b -> Arguments.of(p, f.cliName(), b))));
     }
 
@@ -85,11 +86,13 @@ class ExactResumeTest {
         }
     }
 
-    @Test
-    void aCheckpointOfTwoStagesLoadsIntoFour(@TempDir Path dir) {
+    /** Saved on one stage count, loaded on another: every weight as saved (a middle stage moves too). */
+    @ParameterizedTest(name = "{0} stages into {1}")
+    @CsvSource({"2,4", "4,3", "3,2"})
+    void aCheckpointLoadsIntoAnotherStageCount(int savedOn, int loadedOn, @TempDir Path dir) {
         RunConfig cfg = config("1f1b-1", true);
-        Map<String, float[]> saved = run(cfg, 2, K, dir, false, true);
-        Map<String, float[]> loaded = run(cfg, 4, K, dir, true, false); // resumed at step K, no further steps
+        Map<String, float[]> saved = run(cfg, savedOn, K, dir, false, true);
+        Map<String, float[]> loaded = run(cfg, loadedOn, K, dir, true, false); // resumed at step K, no further steps
         assertEquals(saved.keySet(), loaded.keySet());
         for (String name : saved.keySet()) {
             assertArrayEquals(saved.get(name), loaded.get(name), name);
@@ -98,11 +101,11 @@ class ExactResumeTest {
     }
 
     /**
-     * A 4-stage checkpoint continued on 4, 2 and 1 ranks: the same weights within the pipeline
+     * A 4-stage checkpoint continued on 4, 3, 2 and 1 ranks: the same weights within the pipeline
      * equality tolerance (different stage cuts only reorder floating-point sums).
      */
     @Test
-    void aFourStageCheckpointContinuesOnTwoAndOneStages(@TempDir Path dir) throws Exception {
+    void aFourStageCheckpointContinuesOnThreeTwoAndOneStages(@TempDir Path dir) throws Exception {
         RunConfig cfg = config("1f1b-1", true);
         // the same global batch on every layout: 4 micro-batches of the same size
         RunConfig fixedM = new RunConfig(cfg.model(), cfg.train(),
@@ -110,7 +113,7 @@ class ExactResumeTest {
         Path saved = dir.resolve("p4");
         run(fixedM, 4, K, saved, false, true);
         Map<String, float[]> onFour = null;
-        for (int ranks : new int[] {4, 2, 1}) {
+        for (int ranks : new int[] {4, 3, 2, 1}) {
             Path copy = dir.resolve("continue-" + ranks);
             copyTree(saved, copy);
             Map<String, float[]> w = run(fixedM, ranks, N, copy, true, false);

@@ -1,6 +1,7 @@
 package org.twobp.worker.schedule;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,6 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.opentest4j.AssertionFailedError;
 import org.twobp.worker.schedule.gen.ScheduleFamily;
 import org.twobp.worker.schedule.sim.Simulator;
 
@@ -71,17 +73,39 @@ class ScheduleCsvTest {
         assertEquals(zbv.allActions(), read.allActions());
     }
 
+    /** The examples the repository ships, relative to the worker module (where Maven runs its tests). */
+    static final Path EXAMPLES = Path.of("..", "configs", "schedules");
+
     @Test
     void committedExamplesAreValid() throws Exception {
-        Path dir = Path.of("..", "configs", "schedules");
-        if (!Files.isDirectory(dir)) {
-            return;
-        }
+        assertTrue(validateExamples(EXAMPLES) >= 3, "the three committed examples are read");
+    }
+
+    /** Without its examples the check above must fail, not pass over nothing. */
+    @Test
+    void aMissingOrEmptyExamplesFolderFails(@TempDir Path dir) throws Exception {
+        AssertionFailedError missing = assertThrows(AssertionFailedError.class,
+                () -> validateExamples(dir.resolve("absent")));
+        assertTrue(missing.getMessage().contains("no schedule examples folder"), missing.getMessage());
+        Files.writeString(dir.resolve("README.txt"), "not a schedule");
+        AssertionFailedError empty = assertThrows(AssertionFailedError.class, () -> validateExamples(dir));
+        assertTrue(empty.getMessage().contains("no .csv schedule"), empty.getMessage());
+    }
+
+    /** Reads, lowers and validates every .csv in {@code dir}; fails when there is none. Returns how many. */
+    static int validateExamples(Path dir) throws java.io.IOException {
+        Path where = dir.toAbsolutePath().normalize();
+        assertTrue(Files.isDirectory(dir), "no schedule examples folder " + where + ": the tests expect the"
+                + " repository's configs/schedules there (run them from the worker module, as Maven does)");
+        List<Path> csv;
         try (var files = Files.list(dir)) {
-            for (Path file : files.filter(f -> f.toString().endsWith(".csv")).toList()) {
-                ScheduleValidator.validate(Lowering.lowered(ScheduleCsv.read(file)));
-            }
+            csv = files.filter(f -> f.toString().endsWith(".csv")).sorted().toList();
         }
+        assertFalse(csv.isEmpty(), "no .csv schedule in " + where + ": the committed examples are missing");
+        for (Path file : csv) {
+            ScheduleValidator.validate(Lowering.lowered(ScheduleCsv.read(file)));
+        }
+        return csv.size();
     }
 
     @Test

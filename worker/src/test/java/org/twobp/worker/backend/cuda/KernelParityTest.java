@@ -18,13 +18,15 @@ import org.twobp.worker.tensor.Tensor;
  * helpers with no CPU counterpart, a Java loop here) on the same random inputs. Tolerances:
  * float32 kernels agree within 2e-6 of the output's largest magnitude (they use the CPU's exp
  * polynomial, so only the order of sums differs); reductions over rows within 1e-5; GEMM with
- * bf16 operands within 1e-5 of a float32 GEMM of bf16-rounded inputs and within 2e-2 of the plain
- * float32 product, fp16 operands within 2e-3 of it.
+ * bf16 and fp16 operands within 1e-5 of a float32 GEMM of rounded inputs, at least 1e-4 away from
+ * the plain float32 product (the rounding happened) and within 2e-2 (bf16) or 2e-3 (fp16) of it.
  */
 class KernelParityTest {
 
     private static final float TIGHT = 2e-6f;
     private static final float SUMS = 1e-5f;
+    /** The least a 16-bit GEMM must differ from the plain float32 product (relative to its largest value). */
+    private static final double ROUNDING_SHOWS = 1e-4;
 
 
 
@@ -331,26 +333,68 @@ class KernelParityTest {
                 p.gpu.matmul(a[1], false, b[1], false, 0f, c[1]);
                 float tol = precision == Precision.BF16 ? 2e-2f : precision == Precision.FP16 ? 2e-3f : 2e-3f;
                 p.same(c, tol, precision.label() + " GEMM against float32");
-                if (precision == Precision.BF16) {
-                    // the same product of bf16-rounded operands in float32 on the CPU
-                    Tensor[] c2 = p.filled(0, m, n);
-                    float[] ar = HalfFloats.roundToBf16(p.cpu.toHost(a[0]));
-                    float[] br = HalfFloats.roundToBf16(p.cpu.toHost(b[0]));
-                    p.cpu.copyFromHost(ar, 0, a[0]);
-                    p.cpu.copyFromHost(br, 0, b[0]);
-                    p.cpu.matmul(a[0], false, b[0], false, 0f, c2[0]);
-                    p.gpu.matmul(a[1], false, b[1], false, 0f, c2[1]);
-                    p.same(c2, SUMS, "bf16 GEMM against float32 on rounded operands");
-                    float[] maxErr = p.cpu.toHost(c[0]);
-                    float[] exact = p.cpu.toHost(c2[0]);
-                    boolean differs = false;
-                    for (int i = 0; i < exact.length; i++) {
-                        differs |= Math.abs(exact[i] - maxErr[i]) > 1e-4f;
-                    }
-                    assertTrue(differs, "bf16 rounding must change some products (else the test shows nothing)");
+                if (precision == Precision.BF16 || precision == Precision.FP16) {
+                    assertOperandsWereRounded(p, precision, a[0], b[0], p.cpu.toHost(c[0]), p.gpu.toHost(c[1]));
                 }
             }
         }
+    }
+
+    /**
+     * A 16-bit GEMM must compute the float32 product of rounded operands: it agrees with that
+     * product on the CPU within {@link #SUMS}, and it differs from the plain float32 product by at
+     * least {@link #ROUNDING_SHOWS}, far more than a float32 GEMM's other order of sums gives (at
+     * most 2e-7 here; rounding gives 2e-3 for bf16, 3e-4 for fp16). A GEMM that skipped the
+     * rounding would pass the loose bound against float32 above and fail both of these.
+     */
+    private static void assertOperandsWereRounded(BackendPair p, Precision precision, Tensor a, Tensor b, float[] plain,
+                                                  float[] device) {
+        boolean bf16 = precision == Precision.BF16;
+        Tensor ar = p.cpu.allocate(MemoryCategory.ACTIVATIONS, a.shape());
+        Tensor br = p.cpu.allocate(MemoryCategory.ACTIVATIONS, b.shape());
+        p.cpu.copyFromHost(bf16 ? HalfFloats.roundToBf16(p.cpu.toHost(a)) : roundToF16(p.cpu.toHost(a)), 0, ar);
+        p.cpu.copyFromHost(bf16 ? HalfFloats.roundToBf16(p.cpu.toHost(b)) : roundToF16(p.cpu.toHost(b)), 0, br);
+        Tensor cr = p.cpu.allocate(MemoryCategory.ACTIVATIONS, a.shape()[0], b.shape()[1]);
+        p.cpu.matmul(ar, false, br, false, 0f, cr);
+        float[] rounded = p.cpu.toHost(cr);
+        String what = precision.label() + " GEMM on " + p.gpu.device().name();
+        double effect = relativeDifference(plain, rounded);
+        assertTrue(effect >= 2 * ROUNDING_SHOWS, "rounding the operands to " + precision.label() + " changes the"
+                + " float32 product by only " + effect + " of its largest value: these inputs cannot show it");
+        BackendPair.assertClose(rounded, device, SUMS, what + " against float32 on rounded operands");
+        double fromPlain = relativeDifference(plain, device);
+        if (System.getProperty("twobp.test.report") != null) {
+            System.out.printf("parity %-60s rounding moves the product by %.2e, the GEMM by %.2e%n", what, effect,
+                    fromPlain);
+        }
+        assertTrue(fromPlain >= ROUNDING_SHOWS, what + " differs from the plain float32 product by only " + fromPlain
+                + " of its largest value (rounded operands move it by " + effect + "): the operands were not rounded");
+    }
+
+    /** The float16 value nearest each element (nearest even), as the GEMM's operands hold it. */
+    static float[] roundToF16(float[] v) {
+        float[] out = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            short h = HalfFloats.toF16(v[i]);
+            int e = (h >> 10) & 0x1f;
+            int mant = h & 0x3ff;
+            float mag = e == 0 ? mant * 5.9604644775390625e-8f                 // subnormal: mant x 2^-24
+                    : e == 31 ? (mant != 0 ? Float.NaN : Float.POSITIVE_INFINITY)
+                    : Float.intBitsToFloat(((e + 112) << 23) | (mant << 13));
+            out[i] = (h & 0x8000) != 0 ? -mag : mag;
+        }
+        return out;
+    }
+
+    /** max |expected - actual| / max |expected|. */
+    static double relativeDifference(float[] expected, float[] actual) {
+        double scale = 1e-30;
+        double worst = 0;
+        for (int i = 0; i < expected.length; i++) {
+            scale = Math.max(scale, Math.abs(expected[i]));
+            worst = Math.max(worst, Math.abs(expected[i] - actual[i]));
+        }
+        return worst / scale;
     }
 
     @ParameterizedTest
