@@ -28,7 +28,7 @@ help:
 	@echo "make selftest NP=4    transport self-test: latency and bandwidth between ranks"
 	@echo "make train-tiny       train llama-tiny on 3-digit addition in one process (~15 s)"
 	@echo "make bench-engine     SGEMM at llama-small's shapes, the step's GFLOP/s and GEMM share"
-	@echo "make bench-pipeline   measured 2BP speed-up per schedule vs the simulator's prediction (~5 min)"
+	@echo "make bench-pipeline   measured 2BP speed-up of every schedule vs its replay from the same run (<= 14 min on 2 cores)"
 	@echo "make bench-gpu        one GPU: CUDA backend step and GEMMs vs eager PyTorch (llama-small, llama-1b)"
 	@echo "make gpu-kit          pack a Java runtime, jars and tests for a GPU machine without Java (target/gpu-kit)"
 	@echo "make simulate ARGS=.. the schedule simulator, e.g. ARGS=\"--compare --stages 4\""
@@ -62,7 +62,9 @@ bench-engine: build
 	OPENBLAS_NUM_THREADS= $(JAVA_RANK) org.twobp.worker.train.BenchEngine --config configs/llama-small.toml
 
 # 2 ranks, one core each (BLAS single-threaded): every schedule with and without 2BP, interleaved,
-# next to the simulator's prediction from the costs measured in the same run; table also in runs/
+# next to the simulator's replay of each arm with the action times and link measured in the same
+# run; the table, and each arm's measured and replayed median step, also in runs/.
+# ARGS="--rounds N" times N steps per arm (default 5), ARGS="--schedules zb-v,1f1b-2" a subset.
 bench-pipeline: build
 	$(MPIRUN) -np 2 $(JAVA_RANK) org.twobp.worker.pipeline.BenchPipeline --config configs/llama-small.toml $(ARGS)
 

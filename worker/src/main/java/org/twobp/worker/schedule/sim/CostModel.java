@@ -12,7 +12,8 @@ import org.twobp.worker.schedule.ScheduleException;
 /**
  * What one micro-batch costs on each stage: forward (F), p1 (I), p2 (W), fused backward (B), and
  * the bytes a micro-batch keeps stashed and sends. Values may differ per stage and may be
- * modelled or measured ({@link #fromMeasurements}).
+ * modelled or measured ({@link #fromMeasurements}); the time of every single action of one run is
+ * {@link MeasuredCosts} instead.
  *
  * <p>Values are given once (every rank's stage alike), once per rank (P values: the model cut
  * into P pieces in order), or once per stage of the very schedule simulated. A schedule with V
@@ -83,16 +84,19 @@ public final class CostModel {
     }
 
     /**
-     * Costs from timed actions of a run: the mean per (stage, kind); concatenated p2 timings give
-     * the concatenation factors. A stage timed only with fused backward (a no-2BP run) gets
-     * p1 = p2 = B / 2.
+     * Per-stage costs from timed actions of one or more runs, for building schedules (the
+     * automatic scheduler) rather than predicting a run: the median per (stage, kind, micro-batches
+     * in the call); p2 over k concatenated micro-batches gives the concatenation factors relative
+     * to the one-micro-batch p2 of the same stage. A stage needs a measured F, p1 and
+     * one-micro-batch p2; nothing is derived from the fused backward (a no-2BP run) or from a
+     * concatenated p2 alone. To predict one measured run, replay its own {@link MeasuredCosts}.
      */
     public static CostModel fromMeasurements(List<MeasuredCost> measurements) {
         if (measurements.isEmpty()) {
             throw new ScheduleException("no measured costs given");
         }
         int n = measurements.get(0).stages();
-        Map<String, double[]> sums = new HashMap<>();
+        Map<String, List<Double>> samples = new HashMap<>();
         for (MeasuredCost m : measurements) {
             if (m.stages() != n) {
                 throw new ScheduleException("measurements mix pipelines of " + n + " and " + m.stages()
@@ -102,10 +106,8 @@ public final class CostModel {
                     || !m.kind().isCompute() || (m.kind() != ActionKind.W && m.microbatches() != 1)) {
                 throw new ScheduleException("bad measurement " + m);
             }
-            double[] acc = sums.computeIfAbsent(m.kind() + "/" + m.stage() + "/" + m.microbatches(),
-                    k -> new double[2]);
-            acc[0] += m.seconds();
-            acc[1]++;
+            samples.computeIfAbsent(m.kind() + "/" + m.stage() + "/" + m.microbatches(), k -> new ArrayList<>())
+                    .add(m.seconds());
         }
         double[] f = new double[n];
         double[] i = new double[n];
@@ -113,25 +115,15 @@ public final class CostModel {
         double[] b = new double[n];
         TreeMap<Integer, List<Double>> ratios = new TreeMap<>();
         for (int s = 0; s < n; s++) {
-            f[s] = mean(sums, "F/" + s + "/1", "F", s);
-            double fused = sums.containsKey("B/" + s + "/1") ? mean(sums, "B/" + s + "/1", "B", s) : Double.NaN;
-            boolean split = sums.containsKey("I/" + s + "/1") && sums.containsKey("W/" + s + "/1");
-            if (split) {
-                i[s] = mean(sums, "I/" + s + "/1", "I", s);
-                w[s] = mean(sums, "W/" + s + "/1", "W", s);
-            } else if (!Double.isNaN(fused)) {
-                i[s] = fused / 2;
-                w[s] = fused / 2;
-            } else {
-                throw new ScheduleException("measurements of stage " + s
-                        + " have neither I and W (one micro-batch) nor B; time at least one backward");
-            }
-            b[s] = fused;
-            for (Map.Entry<String, double[]> e : sums.entrySet()) {
+            f[s] = median(samples, ActionKind.F, s, 1);
+            i[s] = median(samples, ActionKind.I, s, 1);
+            w[s] = median(samples, ActionKind.W, s, 1);
+            b[s] = samples.containsKey("B/" + s + "/1") ? median(samples, ActionKind.B, s, 1) : Double.NaN;
+            for (Map.Entry<String, List<Double>> e : samples.entrySet()) {
                 String[] key = e.getKey().split("/");
                 int k = Integer.parseInt(key[2]);
-                if (key[0].equals("W") && Integer.parseInt(key[1]) == s && k > 1 && split && w[s] > 0) {
-                    ratios.computeIfAbsent(k, x -> new ArrayList<>()).add(e.getValue()[0] / e.getValue()[1] / w[s]);
+                if (key[0].equals("W") && Integer.parseInt(key[1]) == s && k > 1 && w[s] > 0) {
+                    ratios.computeIfAbsent(k, x -> new ArrayList<>()).add(median(samples, ActionKind.W, s, k) / w[s]);
                 }
             }
         }
@@ -145,12 +137,19 @@ public final class CostModel {
         return v;
     }
 
-    private static double mean(Map<String, double[]> sums, String key, String kind, int stage) {
-        double[] acc = sums.get(key);
-        if (acc == null) {
-            throw new ScheduleException("no measurement of " + kind + " on stage " + stage);
+    private static double median(Map<String, List<Double>> samples, ActionKind kind, int stage, int microbatches) {
+        List<Double> list = samples.get(kind + "/" + stage + "/" + microbatches);
+        if (list == null) {
+            String what = switch (kind) {
+                case I -> "p1 (I)";
+                case W -> "p2 (W) of one micro-batch";
+                default -> kind.symbol();
+            };
+            throw new ScheduleException("no measurement of " + what + " on stage " + stage + " in the measured"
+                    + " runs; costs are not derived from other actions (B / 2, a concatenated p2 / k): add a"
+                    + " 2BP run that times it (naive runs a one-micro-batch p2 on every stage) or give the costs");
         }
-        return acc[0] / acc[1];
+        return MeasuredCosts.median(list.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
     /** Factors for k = 1..K, filling k without a measurement by straight lines between neighbours. */
