@@ -153,15 +153,12 @@ class RankFailureTest {
             assertNotEquals(0, launcher.exitValue(), "a job with a hung rank must exit non-zero");
             assertTrue(seconds >= HANG_TIMEOUT_S - 1, "ended " + seconds + " s after the SIGSTOP, before the timeout");
             assertTrue(out.matches("(?s).*\nfailed: rank 2( \\(stage 2\\))? stopped responding at step \\d+ \\(.*"), out);
-            // every other rank said what it waited for (a peer, or a collective), and one of them names rank 2
+            // every other rank said what it waited for: a peer, or a collective
             String waits = out.substring(out.indexOf("\nwhat the ranks waited for:\n"));
             for (int r : List.of(0, 1, 3)) {
                 assertTrue(waits.matches("(?s).*\n    rank " + r + " (\\(stage " + r + "\\) )?(timed out|stopped) .*"),
                         "rank " + r + " does not say what it waited for:\n" + out);
             }
-            assertTrue(waits.matches("(?s).*\n    rank [013] [^\n]* waiting for (rank 2|ranks [0-9, and]*2)\\b.*")
-                    || waits.matches("(?s).*\n    rank 2 [^\n]* was itself suspended for .*"),
-                    "no rank names rank 2, nor does rank 2 say it was suspended:\n" + out);
             for (int victim : List.of(0, 1, 3)) {
                 assertFalse(out.contains("\nfailed: rank " + victim), "rank " + victim + " is blamed:\n" + out);
             }

@@ -49,7 +49,7 @@ class HungRankTest {
         PipelineConfig pipe = PipelineConfig.of(Map.of("schedule", "1f1b-1", "two_bp", true));
         long start = System.nanoTime();
         RuntimeException e = assertThrows(RuntimeException.class, () -> ThreadTransport.run(4, t -> {
-            t.setTimeout(Duration.ofMillis(1500));
+            t.setTimeout(Duration.ofSeconds(3));
             HangingTransport transport = new HangingTransport(t);
             try (Backend backend = new CpuBackend(1);
                  TokenDataset data = Datasets.open(train().data(), model().seqLen(), model().vocabSize(), 3)) {
