@@ -17,7 +17,22 @@ final class Preflight {
 
     /** For {@code twobp train}: the ranks start here, so the machine must fit the run too. */
     static void local(String command, ResolvedRun run, RunOptions options, Environment env) {
-        common(command, run, options);
+        common(command, run, options.dumpWeights(), options.failAt());
+        machine(command, run, env);
+    }
+
+    /**
+     * For {@code twobp resume}: the saved config's data and dump folder may have gone since the run
+     * started; a local resume also needs this machine to fit.
+     */
+    static void resume(String command, ResolvedRun run, String dumpWeights, Environment env, boolean slurm) {
+        common(command, run, dumpWeights, null);
+        if (!slurm) {
+            machine(command, run, env);
+        }
+    }
+
+    private static void machine(String command, ResolvedRun run, Environment env) {
         check(command, () -> RunChecks.backend(run.config(), !env.gpus().isEmpty()));
         if (env.onPath("mpirun") == null) {
             throw new UsageException(command, "mpirun is not on PATH, so no rank can start: install Open MPI"
@@ -31,17 +46,17 @@ final class Preflight {
      * dump folder are on file systems the login node sees too.
      */
     static void slurm(String command, ResolvedRun run, RunOptions options) {
-        common(command, run, options);
+        common(command, run, options.dumpWeights(), options.failAt());
     }
 
-    private static void common(String command, ResolvedRun run, RunOptions options) {
+    private static void common(String command, ResolvedRun run, String dumpWeights, String failAt) {
         check(command, () -> RunChecks.data(run.config()));
-        check(command, () -> RunChecks.dumpFolder(options.dumpWeights() == null ? null : Path.of(options.dumpWeights())));
-        if (options.failAt() != null) {
+        check(command, () -> RunChecks.dumpFolder(dumpWeights == null ? null : Path.of(dumpWeights)));
+        if (failAt != null) {
             check(command, () -> {
-                FaultInjection f = FaultInjection.parse(options.failAt());
+                FaultInjection f = FaultInjection.parse(failAt);
                 if (f.rank() >= run.ranks()) {
-                    throw new IllegalArgumentException("--fail-at " + options.failAt() + ": rank " + f.rank()
+                    throw new IllegalArgumentException("--fail-at " + failAt + ": rank " + f.rank()
                             + " does not exist in a run of " + run.ranks() + " ranks");
                 }
             });

@@ -110,6 +110,7 @@ final class ResumeCommand implements Command {
                 : String.format(Locale.ROOT, "continues after step %d (%s; %.1f MB, checksums verified in %.2f s)",
                         where.step(), where.dir(), where.checkpoint().bytes() / 1e6, seconds);
         Environment env = environment.get();
+        Preflight.resume(name(), resolved, launch.dumpWeights(), env, slurm);
         if (slurm) {
             System.out.println("twobp resume: " + plan);
             if (cl.hasOption("dry-run")) {

@@ -8,6 +8,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -179,6 +180,18 @@ class BadInputTest {
         Files.createDirectories(dir.resolve("empty"));
         usageError("is not a run folder: it has no config.toml", new ResumeCommand(CPU_ONLY),
                 dir.resolve("empty").toString());
+    }
+
+    @Test
+    void resumeChecksThatTheDataIsStillThere() throws Exception {
+        Path text = Files.writeString(dir.resolve("corpus.txt"), "text to learn from. ".repeat(100));
+        Path old = dir.resolve("old-run");
+        ResolvedRun r = ResolvedRun.resolve("train", Path.of(TINY), List.of("train.data=text:" + text), 2, "2 ranks");
+        new RunFolder(old).create("train", r, new RunFolder.Launch(RunFolder.Launch.LOCAL, 2, null));
+        Files.delete(text);
+        List<Path> before = HostileInputTest.list(old);
+        usageError("data file not found: " + text, new ResumeCommand(CPU_ONLY), old.toString(), "--dry-run");
+        assertEquals(before, HostileInputTest.list(old), "a refused resume changes nothing in the run folder");
     }
 
     @Test
