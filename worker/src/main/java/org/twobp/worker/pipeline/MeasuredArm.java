@@ -76,13 +76,13 @@ record MeasuredArm(Schedule schedule, double[] stepSeconds, double tokensPerSeco
         for (int k = 0; k < steps; k++) {
             double[] own = new double[mine.size()];
             Arrays.fill(own, Double.NaN);
+            List<ActionTiming> timings = rs.get(k).timings();
             long actions = 0;
-            for (ActionTiming a : rs.get(k).timings()) {
+            for (ActionTiming a : timings) {
                 own[slotOf.get(a.action())] = a.computeNanos() / 1e9;
                 actions += a.computeNanos();
             }
             own[slotOf.get(Action.step())] = (rs.get(k).localBusyNanos() - actions) / 1e9;
-            List<ActionTiming> timings = rs.get(k).timings();
             gathered[setUp + k * ranks + t.rank()] = timings.isEmpty() ? 0 : timings.get(0).startNanos() / 1e9;
             for (int i = 0; i < mine.size(); i++) {
                 gathered[k * total + offset[t.rank()] + i] = mine.get(i).kind().isReceive() ? 0 : own[i];
