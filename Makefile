@@ -28,7 +28,7 @@ help:
 	@echo "make selftest NP=4    transport self-test: latency and bandwidth between ranks"
 	@echo "make train-tiny       train llama-tiny on 3-digit addition in one process (~15 s)"
 	@echo "make bench-engine     SGEMM at llama-small's shapes, the step's GFLOP/s and GEMM share"
-	@echo "make bench-pipeline   measured 2BP speed-up of every schedule vs its replay from the same run (<= 14 min on 2 cores)"
+	@echo "make bench-pipeline   measured 2BP speed-up of every schedule vs its replay from the same run (~3 min on 2 idle cores, <= 14 busy)"
 	@echo "make bench-gpu        one GPU: CUDA backend step and GEMMs vs eager PyTorch (llama-small, llama-1b)"
 	@echo "make gpu-kit          pack a Java runtime, jars and tests for a GPU machine without Java (target/gpu-kit)"
 	@echo "make simulate ARGS=.. the schedule simulator, e.g. ARGS=\"--compare --stages 4\""

@@ -38,8 +38,9 @@ import org.twobp.worker.schedule.sim.Simulator;
  * machine noise, medians reported. Next to each measured speed-up: the simulator's prediction
  * for the same two schedules as the trainer built them (their stages, chunks and p2 sets), fed
  * only with what this run measured — the time of every one of their actions ({@link MeasuredCosts};
- * a p2 over k micro-batches is that call's own time) and a link measured here by a ping-pong of
- * one activation-sized message. So measured / predicted checks the simulator's ordering and
+ * a p2 over k micro-batches is that call's own time, the optimizer step is the rank's measured
+ * norm and update work), each rank's set-up before its first action, and a link measured here by
+ * a ping-pong of one activation-sized message. So measured / predicted checks the simulator's ordering and
  * data-dependency rules, and the time the executor spends outside actions, against the pipeline.
  *
  * <p>The statistic: every timed step is replayed with its own action times, and the prediction
@@ -287,11 +288,11 @@ public final class BenchPipeline {
                         + " (after one warm-up step, interleaved with the other arm; medians), micro-batch %d x %d"
                         + " tokens%n"
                         + "predicted = each arm's schedule as it ran, every timed step replayed by the simulator with"
-                        + " that step's measured action times, median of the replays,%n"
+                        + " that step's measured action and set-up times, median of the replays,%n"
                         + "  link %.0f us per message (ping-pong of one %d KiB activation here); ratio = measured /"
                         + " predicted; pred. med = one replay with every action's median time%n"
-                        + "replayed/step = median of replayed / measured step time (below 100%%: time outside the"
-                        + " replayed actions)%n"
+                        + "replayed/step = median of replayed / measured step time (below 100%%: time the replay"
+                        + " lacks: waits for sends and the gradient-norm all-reduce)%n"
                         + "columns with two values: baseline -> 2BP; baseline = the same order with each p1 fused with"
                         + " its p2 (zb-*: the 1F1B-like order they improve on)%n",
                 cfg.model().name(), t.size(), rounds, cfg.train().microBatchSize(), cfg.model().seqLen(),

@@ -46,7 +46,9 @@ record MeasuredArm(Schedule schedule, double[] stepSeconds, double tokensPerSeco
      *
      * <p>Per action: the executor's compute time (its wait for a peer's data excluded), for the
      * sends the copy into the send buffer and the post. STEP: the rank's gradient-norm and
-     * optimizer work, i.e. its busy time less its actions (the all-reduce wait excluded).
+     * optimizer work, i.e. its busy time less its actions (the all-reduce wait excluded). Per rank:
+     * the time from the step's start to its first action (zeroing gradients, slicing the batch,
+     * posting the receives).
      */
     static MeasuredArm of(Transport t, PipelineTrainer trainer, long peakBytes, List<PipelineStepResult> rs) {
         Schedule s = trainer.schedule();
@@ -65,19 +67,23 @@ record MeasuredArm(Schedule schedule, double[] stepSeconds, double tokensPerSeco
         double[] stepSeconds = rs.stream().mapToDouble(r -> r.stepNanos() / 1e9).toArray();
         int medianStep = medianIndex(stepSeconds);
         // [step 0 | step 1 | ... | start in the median step | end in the median step], one slot per
-        // action of every rank in each; NaN marks an action that was not timed
-        double[] gathered = new double[(steps + 2) * total];
+        // action of every rank in each (NaN marks an action that was not timed), then per step and
+        // rank the set-up time before the rank's first action
+        double[] gathered = new double[(steps + 2) * total + steps * ranks];
         int starts = steps * total;
         int ends = (steps + 1) * total;
+        int setUp = (steps + 2) * total;
         for (int k = 0; k < steps; k++) {
             double[] own = new double[mine.size()];
             Arrays.fill(own, Double.NaN);
+            List<ActionTiming> timings = rs.get(k).timings();
             long actions = 0;
-            for (ActionTiming a : rs.get(k).timings()) {
+            for (ActionTiming a : timings) {
                 own[slotOf.get(a.action())] = a.computeNanos() / 1e9;
                 actions += a.computeNanos();
             }
             own[slotOf.get(Action.step())] = (rs.get(k).localBusyNanos() - actions) / 1e9;
+            gathered[setUp + k * ranks + t.rank()] = timings.isEmpty() ? 0 : timings.get(0).startNanos() / 1e9;
             for (int i = 0; i < mine.size(); i++) {
                 gathered[k * total + offset[t.rank()] + i] = mine.get(i).kind().isReceive() ? 0 : own[i];
             }
@@ -136,14 +142,20 @@ record MeasuredArm(Schedule schedule, double[] stepSeconds, double tokensPerSeco
             timeline.add(row);
         }
         List<MeasuredCosts> perStep = new ArrayList<>();
-        for (List<Map<Action, Double>> step : byStep) {
-            perStep.add(MeasuredCosts.of(s, step));
+        double[][] setUpByRank = new double[ranks][steps];
+        for (int k = 0; k < steps; k++) {
+            double[] stepSetUp = Arrays.copyOfRange(gathered, setUp + k * ranks, setUp + (k + 1) * ranks);
+            perStep.add(MeasuredCosts.of(s, byStep.get(k), stepSetUp));
+            for (int r = 0; r < ranks; r++) {
+                setUpByRank[r][k] = stepSetUp[r];
+            }
         }
+        double[] medianSetUp = Arrays.stream(setUpByRank).mapToDouble(MeasuredCosts::median).toArray();
         double bubble = MeasuredCosts.median(rs.stream().mapToDouble(PipelineStepResult::bubbleMean).toArray());
         double tokens = trainer.globalBatchSize() * (double) trainer.modelConfig().seqLen();
         return new MeasuredArm(s, stepSeconds, tokens / MeasuredCosts.median(stepSeconds), bubble,
                 Arrays.stream(peaks).mapToLong(d -> (long) d).toArray(), List.copyOf(perStep),
-                MeasuredCosts.of(s, medians), Simulator.result(s, timeline, null));
+                MeasuredCosts.of(s, medians, medianSetUp), Simulator.result(s, timeline, null));
     }
 
     /** The index of the median value (the lower middle one for an even count). */

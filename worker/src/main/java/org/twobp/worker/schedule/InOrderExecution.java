@@ -25,6 +25,11 @@ public final class InOrderExecution {
 
         /** Time from posting a send until the data is usable on the receiving rank. */
         double transferTime(MessageKey message);
+
+        /** When the rank is free for its first action: 0 on paper, a measured step's set-up in a replay. */
+        default double startTime(int rank) {
+            return 0;
+        }
     }
 
     /** Where a rank stopped in a strict run that could not finish, and what it was waiting for. */
@@ -74,6 +79,7 @@ public final class InOrderExecution {
         for (int r = 0; r < ranks; r++) {
             start[r] = new double[schedule.actions(r).size()];
             end[r] = new double[schedule.actions(r).size()];
+            clock[r] = timing.startTime(r);
         }
         List<Stuck> forced = new ArrayList<>();
         while (true) {

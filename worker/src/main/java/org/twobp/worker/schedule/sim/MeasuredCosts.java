@@ -18,22 +18,31 @@ import org.twobp.worker.schedule.ScheduleException;
  * took, not k times a one-micro-batch p2 (which the run may never have executed), and an action
  * without a measurement is an error rather than a guess. Receives have no cost: the executor
  * posts them all before the step's first action and waits inside the F or backward that needs
- * the data, and that wait is not part of the action's measured time.
+ * the data, and that wait is not part of the action's measured time. What a rank does in a step
+ * before its first action (zeroing gradients, slicing the batch, posting the receives) is its
+ * measured start time.
  */
 public final class MeasuredCosts {
     private final Schedule schedule;
     private final List<Map<Action, Double>> seconds;
+    private final double[] startSeconds;
 
-    private MeasuredCosts(Schedule schedule, List<Map<Action, Double>> seconds) {
+    private MeasuredCosts(Schedule schedule, List<Map<Action, Double>> seconds, double[] startSeconds) {
         this.schedule = schedule;
         this.seconds = seconds;
+        this.startSeconds = startSeconds;
     }
 
     /**
      * {@code secondsByRank.get(r)} maps every action of rank r's list in the lowered
-     * {@code schedule} (receives may be left out) to its measured seconds.
+     * {@code schedule} (receives may be left out) to its measured seconds; every rank starts at 0.
      */
     public static MeasuredCosts of(Schedule schedule, List<Map<Action, Double>> secondsByRank) {
+        return of(schedule, secondsByRank, new double[schedule.ranks()]);
+    }
+
+    /** As {@link #of(Schedule, List)}, rank r being free for its first action at {@code startSeconds[r]}. */
+    public static MeasuredCosts of(Schedule schedule, List<Map<Action, Double>> secondsByRank, double[] startSeconds) {
         if (!schedule.hasCommunication()) {
             throw new ScheduleException("measured costs belong to the lowered schedule that ran (with sends and STEP);"
                     + " '" + schedule.name() + "' is compute-only: lower it with Lowering.addCommunication first");
@@ -41,6 +50,16 @@ public final class MeasuredCosts {
         if (secondsByRank.size() != schedule.ranks()) {
             throw new ScheduleException("measured costs of '" + schedule.name() + "' cover " + secondsByRank.size()
                     + " ranks, the schedule has " + schedule.ranks());
+        }
+        if (startSeconds.length != schedule.ranks()) {
+            throw new ScheduleException("measured start times of '" + schedule.name() + "' cover " + startSeconds.length
+                    + " ranks, the schedule has " + schedule.ranks());
+        }
+        for (int r = 0; r < startSeconds.length; r++) {
+            if (!(startSeconds[r] >= 0) || Double.isInfinite(startSeconds[r])) {
+                throw new ScheduleException("rank " + r + " of '" + schedule.name() + "': no measured start time (got "
+                        + startSeconds[r] + "); give the time from the step's start to the rank's first action");
+            }
         }
         List<Map<Action, Double>> copy = new ArrayList<>();
         for (int r = 0; r < schedule.ranks(); r++) {
@@ -72,12 +91,17 @@ public final class MeasuredCosts {
             }
             copy.add(own);
         }
-        return new MeasuredCosts(schedule, List.copyOf(copy));
+        return new MeasuredCosts(schedule, List.copyOf(copy), startSeconds.clone());
     }
 
     /** The lowered schedule the times were measured with. */
     public Schedule schedule() {
         return schedule;
+    }
+
+    /** Seconds from the step's start until {@code rank} began its first action. */
+    public double startSeconds(int rank) {
+        return startSeconds[rank];
     }
 
     /** Measured seconds of {@code action} on {@code rank}; 0 for a receive. */

@@ -77,6 +77,11 @@ public final class Simulator {
             }
 
             @Override
+            public double startTime(int rank) {
+                return measured != null ? measured.startSeconds(rank) : 0;
+            }
+
+            @Override
             public double transferTime(MessageKey message) {
                 if (measured != null) {
                     return link.transferTime(0);

@@ -68,6 +68,20 @@ public class MeasuredCostsTest {
         assertEquals(8.22, r.makespan(), 1e-9);
     }
 
+    /**
+     * A rank's set-up before its first action is measured time too: rank 0's 0.1 s delays the
+     * whole pipeline, rank 1's 0.5 s passes while it waits for its first activation anyway.
+     */
+    @Test
+    void setUpBeforeTheFirstActionDelaysWhatDependsOnIt() {
+        Schedule s = ScheduleFamily.ONE_F_ONE_B_1.build(2, 2, true, 1, 0);
+        SimulationResult r = new Simulator(MeasuredCosts.of(s, oneFOneBTimes(), new double[] {0.1, 0.5}),
+                LinkModel.fixed(0.05)).run(s);
+        assertEquals(0.1, r.timeline().get(0).get(0).start(), 1e-9);
+        assertEquals(8.22 + 0.1, r.makespan(), 1e-9);
+        assertThrows(ScheduleException.class, () -> MeasuredCosts.of(s, oneFOneBTimes(), new double[] {0.1}));
+    }
+
     /** Measured times of 1F1B-1 + 2BP on two ranks, by rank; the last stage has only W[0-1]. */
     public static List<Map<Action, Double>> oneFOneBTimes() {
         Map<String, Double> rank0 = Map.of("F0", 1.0, "SEND_F0", 0.01, "F1", 1.0, "SEND_F1", 0.01, "I0", 1.0,
