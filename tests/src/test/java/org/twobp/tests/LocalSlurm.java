@@ -93,6 +93,18 @@ public final class LocalSlurm {
             throw new IllegalStateException("sbatch failed:\n" + sub.text());
         }
         String jobId = sub.text().strip().split(";")[0];
+        return waitForEnd(jobId, timeoutSeconds).state();
+    }
+
+    /** How a job ended: its final state and scontrol's last description of it. */
+    public record JobEnd(String state, String show) {
+    }
+
+    /**
+     * Waits for a job to leave PENDING, CONFIGURING, RUNNING and COMPLETING, polling scontrol; a job
+     * still in one of them after the timeout is cancelled and the wait fails.
+     */
+    public static JobEnd waitForEnd(String jobId, double timeoutSeconds) {
         long deadline = System.nanoTime() + (long) (timeoutSeconds * 1e9);
         String state = "UNKNOWN";
         while (System.nanoTime() < deadline) {
@@ -100,9 +112,8 @@ public final class LocalSlurm {
             Matcher m = Pattern.compile("JobState=(\\S+)").matcher(show.text());
             if (m.find()) {
                 state = m.group(1);
-                if (!state.equals("PENDING") && !state.equals("RUNNING") && !state.equals("CONFIGURING")
-                        && !state.equals("COMPLETING")) {
-                    return state;
+                if (!List.of("PENDING", "RUNNING", "CONFIGURING", "COMPLETING").contains(state)) {
+                    return new JobEnd(state, show.text());
                 }
             }
             sleep(300);

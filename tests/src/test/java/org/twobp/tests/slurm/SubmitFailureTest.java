@@ -46,22 +46,7 @@ class SubmitFailureTest {
         assertTrue(Files.readString(run.resolve("job.sbatch")).contains("srun --mpi=pmix --kill-on-bad-exit=1 --label"));
         String job = sub.text().lines().filter(l -> l.startsWith("submitted job ")).findFirst().orElseThrow()
                 .replaceAll("submitted job (\\d+):.*", "$1");
-        String state = "?";
-        long deadline = System.nanoTime() + 90_000_000_000L;
-        try {
-            while (System.nanoTime() < deadline) {
-                String show = LocalSlurm.exec(List.of("scontrol", "show", "job", "-o", job), Map.of(), 30).text();
-                state = show.replaceAll("(?s).*JobState=(\\S+).*", "$1");
-                if (!List.of("PENDING", "RUNNING", "CONFIGURING", "COMPLETING").contains(state)) {
-                    break;
-                }
-                Thread.sleep(300);
-            }
-        } finally {
-            if (List.of("PENDING", "RUNNING", "CONFIGURING").contains(state)) {
-                LocalSlurm.exec(List.of("scancel", job), Map.of(), 30);
-            }
-        }
+        String state = LocalSlurm.waitForEnd(job, 90).state();
         String out = Files.readString(run.resolve("logs").resolve("slurm-" + job + ".out"));
         System.out.print(out);
         assertEquals("FAILED", state, out);

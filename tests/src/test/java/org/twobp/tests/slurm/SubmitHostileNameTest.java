@@ -86,23 +86,9 @@ class SubmitHostileNameTest {
         assertEquals(0, sub.exitCode(), sub.text());
         String job = sub.text().lines().filter(l -> l.startsWith("submitted job ")).findFirst().orElseThrow()
                 .replaceAll("submitted job (\\d+):.*", "$1");
-        String state = "?";
-        String show = "";
-        long deadline = System.nanoTime() + 120_000_000_000L;
-        try {
-            while (System.nanoTime() < deadline) {
-                show = LocalSlurm.exec(List.of("scontrol", "show", "job", "-o", job), Map.of(), 30).text();
-                state = show.replaceAll("(?s).*JobState=(\\S+).*", "$1");
-                if (!List.of("PENDING", "RUNNING", "CONFIGURING", "COMPLETING").contains(state)) {
-                    break;
-                }
-                Thread.sleep(300);
-            }
-        } finally {
-            if (List.of("PENDING", "RUNNING", "CONFIGURING").contains(state)) {
-                LocalSlurm.exec(List.of("scancel", job), Map.of(), 30);
-            }
-        }
+        LocalSlurm.JobEnd end = LocalSlurm.waitForEnd(job, 120);
+        String state = end.state();
+        String show = end.show();
         Path out = run.resolve("logs").resolve("slurm-" + job + ".out");
         assertTrue(Files.isRegularFile(out), "Slurm wrote the job's output into the run folder: " + out + "\n" + show);
         String text = Files.readString(out);
