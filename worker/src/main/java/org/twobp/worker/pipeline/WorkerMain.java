@@ -69,6 +69,8 @@ public final class WorkerMain {
                     case "--dump-weights" -> dump = Path.of(value(args, ++i, a));
                     case "--run-dir" -> runDir = Path.of(value(args, ++i, a));
                     case "--from" -> resume = value(args, ++i, a);
+                    case "--resume" -> throw new IllegalArgumentException("--resume is spelled --from, as in"
+                            + " 'twobp resume RUN --from STEP': --from auto|latest|<step>|<path>|none");
                     default -> throw new IllegalArgumentException("unknown argument '" + a + "'");
                 }
             }
