@@ -44,12 +44,10 @@ final class CliParsing {
      * written into: the job script, the logs, launch.toml), and one this platform can name.
      */
     static java.nio.file.Path path(String command, String what, String value) {
-        for (int i = 0; i < value.length(); i++) {
-            if (Character.isISOControl(value.charAt(i))) {
-                throw new UsageException(command, what + " " + Shell.quote(value) + " has a control character (U+"
-                        + String.format(java.util.Locale.ROOT, "%04X", (int) value.charAt(i))
-                        + "); give a path of printable characters");
-            }
+        String control = Shell.controlCharacter(value);
+        if (control != null) {
+            throw new UsageException(command, what + " " + Shell.quote(value) + " has a control character (" + control
+                    + "); give a path of printable characters");
         }
         if (value.isEmpty()) {
             throw new UsageException(command, what + " needs a path");

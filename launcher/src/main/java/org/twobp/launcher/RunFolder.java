@@ -91,16 +91,14 @@ record RunFolder(Path dir, boolean defaultName) {
      * its options and writes the rank logs elsewhere), and short enough for the logs below it.
      */
     static void checkPath(String command, String what, String path) {
-        for (int i = 0; i < path.length(); i++) {
-            char c = path.charAt(i);
-            if (Character.isISOControl(c)) {
-                throw new UsageException(command, what + " " + Shell.quote(path) + " has a control character (U+"
-                        + String.format(Locale.ROOT, "%04X", (int) c) + "); choose a path of printable characters");
-            }
-            if (c == ':') {
-                throw new UsageException(command, what + " " + Shell.quote(path) + " has a ':', which mpirun's"
-                        + " --output-filename takes as the start of its options; choose a path without ':'");
-            }
+        String control = Shell.controlCharacter(path);
+        if (control != null) {
+            throw new UsageException(command, what + " " + Shell.quote(path) + " has a control character (" + control
+                    + "); choose a path of printable characters");
+        }
+        if (path.indexOf(':') >= 0) {
+            throw new UsageException(command, what + " " + Shell.quote(path) + " has a ':', which mpirun's"
+                    + " --output-filename takes as the start of its options; choose a path without ':'");
         }
         if (path.length() > MAX_PATH) {
             throw new UsageException(command, what + " is " + path.length() + " characters long; choose one of at"

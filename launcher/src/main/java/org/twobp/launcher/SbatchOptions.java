@@ -1,7 +1,6 @@
 package org.twobp.launcher;
 
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -94,13 +93,10 @@ final class SbatchOptions {
             throw new IllegalArgumentException(what + ": a value of " + value.length() + " characters; Slurm options"
                     + " take at most " + MAX_VALUE);
         }
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (Character.isISOControl(c)) {
-                throw new IllegalArgumentException(what + " " + Shell.quote(value) + " has a control character (U+"
-                        + String.format(Locale.ROOT, "%04X", (int) c) + "), which would end the #SBATCH line:"
-                        + " give a value of printable characters");
-            }
+        String control = Shell.controlCharacter(value);
+        if (control != null) {
+            throw new IllegalArgumentException(what + " " + Shell.quote(value) + " has a control character (" + control
+                    + "), which would end the #SBATCH line: give a value of printable characters");
         }
         return value;
     }

@@ -17,6 +17,19 @@ final class Shell {
         return "'" + word.replace("'", "'\\''") + "'";
     }
 
+    /**
+     * The first control character of {@code value} (newline, tab, NUL, DEL ...) as "U+000A", or
+     * null: such a character would end or split a line of a job script, a log or a config file.
+     */
+    static String controlCharacter(String value) {
+        for (int i = 0; i < value.length(); i++) {
+            if (Character.isISOControl(value.charAt(i))) {
+                return String.format(java.util.Locale.ROOT, "U+%04X", (int) value.charAt(i));
+            }
+        }
+        return null;
+    }
+
     static String join(List<String> words) {
         return words.stream().map(Shell::quote).collect(Collectors.joining(" "));
     }

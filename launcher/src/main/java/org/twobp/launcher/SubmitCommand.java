@@ -144,18 +144,6 @@ final class SubmitCommand implements Command {
         }
         String[] extra = cl.getOptionValues("sbatch");
         List<String> extras = extra == null ? List.of() : List.of(extra);
-        try {
-            // refused here already, so that the message names the option; JobScript renders them
-            extras.forEach(SbatchOptions::extra);
-            if (cl.getOptionValue("partition") != null) {
-                SbatchOptions.partition(cl.getOptionValue("partition"));
-            }
-            if (cl.getOptionValue("account") != null) {
-                SbatchOptions.account(cl.getOptionValue("account"));
-            }
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(command, e.getMessage());
-        }
         return new JobShape(nodes, gpus, tasks, cpus, time, margin, restarts, cl.getOptionValue("partition"),
                 cl.getOptionValue("account"), launch, extras);
     }

@@ -96,6 +96,16 @@ public final class LocalSlurm {
         return waitForEnd(jobId, timeoutSeconds).state();
     }
 
+    /** The JobState of a job as scontrol shows it now, or null when scontrol does not know the job. */
+    public static String jobState(String jobId) {
+        return state(exec(List.of("scontrol", "show", "job", "-o", jobId), Map.of(), 30).text());
+    }
+
+    private static String state(String show) {
+        Matcher m = Pattern.compile("JobState=(\\S+)").matcher(show);
+        return m.find() ? m.group(1) : null;
+    }
+
     /** How a job ended: its final state and scontrol's last description of it. */
     public record JobEnd(String state, String show) {
     }
@@ -108,13 +118,10 @@ public final class LocalSlurm {
         long deadline = System.nanoTime() + (long) (timeoutSeconds * 1e9);
         String state = "UNKNOWN";
         while (System.nanoTime() < deadline) {
-            Output show = exec(List.of("scontrol", "show", "job", "-o", jobId), Map.of(), 30);
-            Matcher m = Pattern.compile("JobState=(\\S+)").matcher(show.text());
-            if (m.find()) {
-                state = m.group(1);
-                if (!List.of("PENDING", "RUNNING", "CONFIGURING", "COMPLETING").contains(state)) {
-                    return new JobEnd(state, show.text());
-                }
+            String show = exec(List.of("scontrol", "show", "job", "-o", jobId), Map.of(), 30).text();
+            state = state(show);
+            if (state != null && !List.of("PENDING", "RUNNING", "CONFIGURING", "COMPLETING").contains(state)) {
+                return new JobEnd(state, show);
             }
             sleep(300);
         }

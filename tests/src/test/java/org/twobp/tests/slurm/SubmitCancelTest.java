@@ -39,11 +39,6 @@ class SubmitCancelTest {
         LocalSlurm.stopIfStartedHere();
     }
 
-    private static String state(String job) {
-        String show = LocalSlurm.exec(List.of("scontrol", "show", "job", "-o", job), Map.of(), 30).text();
-        return show.replaceAll("(?s).*JobState=(\\S+).*", "$1");
-    }
-
     private static long newestStep(Path run) throws Exception {
         Path dir = run.resolve("checkpoints");
         if (!Files.isDirectory(dir)) {
@@ -71,7 +66,7 @@ class SubmitCancelTest {
             while (newestStep(run) < 20 && System.nanoTime() < deadline) {
                 Thread.sleep(300);
             }
-            assertTrue(newestStep(run) >= 20, "no checkpoint within 90 s; job " + job + " is " + state(job));
+            assertTrue(newestStep(run) >= 20, "no checkpoint within 90 s; job " + job + " is " + LocalSlurm.jobState(job));
             String running = LocalSlurm.exec(List.of(TWOBP.toString(), "status", run.toString()), Map.of(), 60).text();
             assertTrue(running.contains("state        running: Slurm job " + job + " is RUNNING"), running);
 
@@ -79,7 +74,7 @@ class SubmitCancelTest {
             deadline = System.nanoTime() + 60_000_000_000L;
             do {
                 Thread.sleep(300);
-                last = state(job);
+                last = LocalSlurm.jobState(job);
             } while (!last.equals("CANCELLED") && System.nanoTime() < deadline);
         } finally {
             if (!last.equals("CANCELLED")) {

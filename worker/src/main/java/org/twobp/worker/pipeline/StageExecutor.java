@@ -52,12 +52,8 @@ public final class StageExecutor {
     private final Map<Long, Tensor> pendingOutputs = new HashMap<>();
     private final Map<Long, Tensor> pendingInputGrads = new HashMap<>();
     private final FaultInjection fault;
-    /** What the current wait is for, while the executor waits on a message; else null. */
-    private Waiting waiting;
-
-    /** The other end of a wait: its rank and stage, and the rest of the sentence ("to send ..."). */
-    private record Waiting(int peer, int peerStage, String what) {
-    }
+    /** The send or receive whose message the executor waits on now; else null. */
+    private Action waiting;
 
     /** A send in flight, and the action that started it (to say which message a stuck send carries). */
     private record PendingSend(Request request, Action action) {
@@ -130,10 +126,7 @@ public final class StageExecutor {
             }
             current = Action.step();
             for (PendingSend s : sends) {
-                Action a = s.action();
-                boolean forward = a.kind() == ActionKind.SEND_F;
-                waiting = new Waiting(a.peer(), forward ? a.stage() + 1 : a.stage() - 1,
-                        "to receive the " + message(forward) + " of micro-batch " + a.microbatch());
+                waiting = s.action();
                 s.request().await();
                 waiting = null;
             }
@@ -149,7 +142,7 @@ public final class StageExecutor {
                     : schedule.text(current);
             int stage = current == null || atEnd ? soleStage() : current.stage();
             StalledWait stalled = waiting == null ? null : StalledWait.of(rank, stage, step + 1,
-                    atEnd ? text : "action " + text, waiting.peerStage(), waiting.what(), e);
+                    atEnd ? text : "action " + text, peerStage(waiting), awaited(waiting), e);
             waiting = null;
             if (stalled != null) {
                 throw new PipelineException(stalled, e);
@@ -163,8 +156,17 @@ public final class StageExecutor {
         return models.size() == 1 ? models.keySet().iterator().next() : -1;
     }
 
-    private static String message(boolean forward) {
-        return forward ? "activation" : "gradient";
+    /** The stage at the other end of a send or receive. */
+    private static int peerStage(Action a) {
+        boolean towardsLater = a.kind() == ActionKind.SEND_F || a.kind() == ActionKind.RECV_B;
+        return towardsLater ? a.stage() + 1 : a.stage() - 1;
+    }
+
+    /** What a wait on {@code a} waits for, worded from the peer's side ("to send the gradient of micro-batch 2"). */
+    private static String awaited(Action a) {
+        boolean activation = a.kind() == ActionKind.SEND_F || a.kind() == ActionKind.RECV_F;
+        return (a.kind().isReceive() ? "to send the " : "to receive the ") + (activation ? "activation" : "gradient")
+                + " of micro-batch " + a.microbatch();
     }
 
     private long forward(Action a, MicroBatch mb, Map<Integer, Request> receives) {
@@ -244,9 +246,7 @@ public final class StageExecutor {
         if (r == null) {
             throw new IllegalStateException(schedule.text(recv) + " was never posted: the schedule has no matching receive");
         }
-        boolean forward = recv.kind() == ActionKind.RECV_F;
-        waiting = new Waiting(recv.peer(), forward ? recv.stage() - 1 : recv.stage() + 1,
-                "to send the " + message(forward) + " of micro-batch " + recv.microbatch());
+        waiting = recv;
         long w0 = System.nanoTime();
         int n = r.await();
         long waited = System.nanoTime() - w0;
